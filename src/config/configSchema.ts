@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import { siteTopologySchema } from '../../models/topology';
+import { quantity } from './quantity';
+
+/**
+ * The one config object. Every default lives here; `evflex config --schema` prints
+ * the JSON Schema generated from this source.
+ */
+export const aclEntrySchema = z.object({
+  /** Site id, or "*" for every site. */
+  siteId: z.string().min(1),
+  /** Logical input topic, or "*" for every input topic. */
+  topic: z.string().min(1),
+  sources: z.array(z.string().min(1)).min(1),
+});
+export type AclEntry = z.infer<typeof aclEntrySchema>;
+
+export const configSchema = z.object({
+  instanceId: z.string().min(1).default('evflex-1'),
+  topicsPrefix: z.string().default(''),
+  kafka: z
+    .object({
+      brokers: z.array(z.string().min(1)).min(1),
+      clientId: z.string().default('evflex'),
+      groupId: z.string().default('evflex-engine'),
+      partitions: z.number().int().positive().default(12),
+      replicationFactor: z.number().int().positive().default(1),
+    })
+    .nullable()
+    .default(null),
+  clickhouse: z
+    .object({
+      url: z.string().url(),
+      database: z.string().default('evflex'),
+      username: z.string().default('default'),
+      password: z.string().default(''),
+      maxBufferedRows: z.number().int().positive().default(1_000_000),
+      batchRows: z.number().int().positive().default(50_000),
+      flushIntervalMs: quantity('ms').default(500),
+    })
+    .nullable()
+    .default(null),
+  time: z
+    .object({
+      slotMinutes: quantity('min').pipe(z.number().int().min(1).max(60)).default(15),
+      horizonHours: quantity('h').pipe(z.number().min(1).max(48)).default(24),
+    })
+    .default({ slotMinutes: 15, horizonHours: 24 }),
+  ingress: z
+    .object({
+      /** Messages older than this (by their tsMs against the clock) are dead-lettered as stale. */
+      maxMessageAgeS: quantity('s').pipe(z.number().positive()).default(300),
+      /** How many recent messageIds per site are remembered for duplicate detection. */
+      dedupeWindow: z.number().int().positive().default(20_000),
+    })
+    .default({ maxMessageAgeS: 300, dedupeWindow: 20_000 }),
+  planner: z
+    .object({
+      solver: z.enum(['fast', 'placeholder']).default('fast'),
+      /** Re-plan every site at least this often even without events. */
+      replanIntervalS: quantity('s').pipe(z.number().positive()).default(60),
+      /** Events for one site arriving within this window are planned once. */
+      coalesceMs: quantity('ms').pipe(z.number().nonnegative()).default(0),
+      /** A solve slower than this falls back to the safe placeholder policy. */
+      solveBudgetMs: quantity('ms').pipe(z.number().positive()).default(500),
+    })
+    .default({ solver: 'fast', replanIntervalS: 60, coalesceMs: 0, solveBudgetMs: 500 }),
+  setpoints: z
+    .object({
+      /** How long a setpoint stays valid; stations fall back to fallbackLimitKw after it. */
+      validityS: quantity('s').pipe(z.number().positive()).default(300),
+      /** Safe limit a station applies when the engine goes quiet (§14a guaranteed minimum by default). */
+      fallbackLimitKw: quantity('kW').pipe(z.number().nonnegative()).default(4.2),
+    })
+    .default({ validityS: 300, fallbackLimitKw: 4.2 }),
+  frequency: z
+    .object({
+      nominalHz: quantity('Hz').default(50),
+      /** FCR: deadband plus insensitivity ≤ 10 mHz, full activation at ±200 mHz. */
+      deadbandHz: quantity('Hz').default(0.01),
+      fullActivationHz: quantity('Hz').default(0.2),
+      reservedUpKw: quantity('kW').default(0),
+      reservedDownKw: quantity('kW').default(0),
+    })
+    .default({ nominalHz: 50, deadbandHz: 0.01, fullActivationHz: 0.2, reservedUpKw: 0, reservedDownKw: 0 }),
+  acl: z.array(aclEntrySchema).default([{ siteId: '*', topic: '*', sources: ['*'] }]),
+  /** Topologies known up front; more can be announced on fleet.state. */
+  sites: z.array(siteTopologySchema).default([]),
+});
+
+export type EvflexConfig = z.output<typeof configSchema>;
+export type EvflexConfigInput = z.input<typeof configSchema>;

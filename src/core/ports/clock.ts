@@ -1,0 +1,4 @@
+/** Time is injected: the engine never reads Date.now() itself. */
+export interface Clock {
+  nowMs(): number;
+}
