@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** Every wire message starts with these fields (DESIGN §4). `tsMs` is UTC epoch milliseconds. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 1 as const;
 
 export const messageHeaderShape = {
   messageId: z.string().min(1).max(200),

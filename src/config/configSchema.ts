@@ -83,6 +83,12 @@ export const configSchema = z.object({
       reservedDownKw: quantity('kW').default(0),
     })
     .default({ nominalHz: 50, deadbandHz: 0.01, fullActivationHz: 0.2, reservedUpKw: 0, reservedDownKw: 0 }),
+  state: z
+    .object({
+      /** How often every site's state is published to the compacted state.snapshots topic. */
+      snapshotIntervalS: quantity('s').pipe(z.number().positive()).default(60),
+    })
+    .default({ snapshotIntervalS: 60 }),
   acl: z.array(aclEntrySchema).default([{ siteId: '*', topic: '*', sources: ['*'] }]),
   /** Topologies known up front; more can be announced on fleet.state. */
   sites: z.array(siteTopologySchema).default([]),

@@ -1,0 +1,242 @@
+import type { AckMessage } from '../../models/ack';
+import { SCHEMA_VERSION } from '../../models/messageHeader';
+import type { EvseSetpoint, SetpointMessage } from '../../models/setpoint';
+import type { EvflexConfig } from '../config/configSchema';
+import { allocateWithinLimits } from './allocateWithinLimits';
+import { effectiveNodeLimits } from './effectiveNodeLimits';
+import { nodeSums } from './nodeSums';
+import type { SitePlanner, SlotDecision } from './ports/sitePlanner';
+import type { TelemetryRow } from './ports/telemetrySink';
+import { placeholderPlanner } from './placeholderPlanner';
+import type { SiteRuntime } from './siteRuntime';
+
+export interface SiteDecision {
+  setpoints: SetpointMessage[];
+  acks: AckMessage[];
+  telemetry: TelemetryRow[];
+  sitePowerKw: number;
+  siteLimitKw: number;
+  fallback: boolean;
+  solveMs: number;
+}
+
+export interface DecideContext {
+  config: EvflexConfig;
+  planner: SitePlanner;
+  /** Monotonic timer for solve budgets (performance.now in service mode). */
+  elapsedMs(): number;
+  log(line: string): void;
+}
+
+const EPS_KW = 1e-6;
+
+/**
+ * Turns a site's state into its complete setpoint set: plan, clamp every EVSE into the
+ * node limits that hold over the whole validity window (the last safety net, whatever the
+ * planner said), stamp versions and validity, and answer pending DSO/RM requests.
+ */
+export function decideSite(runtime: SiteRuntime, nowMs: number, ctx: DecideContext): SiteDecision {
+  const index = runtime.index!;
+  const { config } = ctx;
+  const state = runtime.state;
+  const validToMs = nowMs + Math.round(config.setpoints.validityS * 1000);
+  const limits = effectiveNodeLimits(state, index, nowMs, validToMs);
+  const trigger = [...runtime.triggers].sort().join('+') || 'timer';
+
+  const started = ctx.elapsedMs();
+  let decision: SlotDecision;
+  try {
+    decision = ctx.planner.decide(runtime, nowMs, limits, trigger);
+  } catch (error) {
+    ctx.log(`EVFLEX_SOLVER_FAILED site=${state.siteId} planner=${ctx.planner.name} ${String(error)}`);
+    decision = { ...placeholderPlanner.decide(runtime, nowMs, limits, trigger), fallback: true };
+  }
+  const solveMs = ctx.elapsedMs() - started;
+  if (!decision.fallback && solveMs > config.planner.solveBudgetMs && ctx.planner !== placeholderPlanner) {
+    ctx.log(`EVFLEX_SOLVER_FAILED site=${state.siteId} overran ${solveMs.toFixed(1)} ms > ${config.planner.solveBudgetMs} ms`);
+    decision = { ...placeholderPlanner.decide(runtime, nowMs, limits, trigger), fallback: true };
+  }
+
+  const evseCount = index.evseIds.length;
+  const chargeWant = new Float64Array(evseCount);
+  const dischargeWant = new Float64Array(evseCount);
+  for (let e = 0; e < evseCount; e++) {
+    const kw = decision.evseKw[e];
+    const session = state.evses[e].session;
+    if (kw >= 0) chargeWant[e] = session ? Math.min(kw, session.maxChargeKw) : 0;
+    else if (session?.v2gAllowed && index.v2gCapable[e] === 1) dischargeWant[e] = Math.min(-kw, session.maxDischargeKw);
+  }
+  applyActivationCap(runtime, nowMs, validToMs, limits.importKw, chargeWant);
+  const charge = allocateWithinLimits(index, limits.importKw, chargeWant);
+  const discharge = allocateWithinLimits(index, limits.exportKw, dischargeWant);
+  // Fallback limits must be safe on their own, for as long as any known limit lasts.
+  const lasting = effectiveNodeLimits(state, index, nowMs, Number.MAX_SAFE_INTEGER);
+  const fallbackLimits = allocateWithinLimits(
+    index,
+    lasting.importKw,
+    new Float64Array(evseCount).fill(config.setpoints.fallbackLimitKw),
+  );
+
+  const setId = `${state.siteId}:${nowMs}`;
+  const byStation = new Map<string, EvseSetpoint[]>();
+  for (let e = 0; e < evseCount; e++) {
+    const evse = state.evses[e];
+    const evseId = index.evseIds[e];
+    const version = Math.max((state.versions[evseId] ?? 0) + 1, nowMs);
+    state.versions[evseId] = version;
+    const session = evse.session;
+    const v2g = !!session?.v2gAllowed && index.v2gCapable[e] === 1;
+    const setpoint: EvseSetpoint = {
+      evseId,
+      sessionId: session?.sessionId ?? null,
+      version,
+      operationMode: !session ? 'Idle' : v2g ? 'CentralSetpoint' : 'ChargingOnly',
+      limitKw: round3(charge[e]),
+      dischargeLimitKw: round3(discharge[e]),
+      setpointKw: round3(charge[e] - discharge[e]),
+      fallbackLimitKw: round3(fallbackLimits[e]),
+      validFromMs: nowMs,
+      validToMs,
+    };
+    const list = byStation.get(index.stationIdOfEvse[e]) ?? [];
+    list.push(setpoint);
+    byStation.set(index.stationIdOfEvse[e], list);
+  }
+  const setpoints: SetpointMessage[] = [...byStation.entries()].map(([stationId, evses]) => ({
+    messageId: `sp:${setId}:${stationId}`,
+    source: config.instanceId,
+    siteId: state.siteId,
+    tsMs: nowMs,
+    schemaVersion: SCHEMA_VERSION,
+    kind: 'setpoints',
+    stationId,
+    setId,
+    setSize: byStation.size,
+    trigger,
+    evses,
+  }));
+
+  const netKw = new Float64Array(evseCount);
+  for (let e = 0; e < evseCount; e++) netKw[e] = round3(charge[e]) - round3(discharge[e]);
+  const importSums = nodeSums(index, charge);
+  const netSums = nodeSums(index, netKw);
+  const acks = runtime.pendingAcks.map((pending): AckMessage => {
+    const node = index.nodeIndexById.get(pending.nodeId) ?? 0;
+    const achievedKw = round3(pending.requestTopic === 'rm.signals' ? netSums[node] : importSums[node]);
+    const base = {
+      messageId: `ack:${pending.requestMessageId}`,
+      source: config.instanceId,
+      siteId: state.siteId,
+      tsMs: nowMs,
+      schemaVersion: SCHEMA_VERSION,
+      kind: 'ack' as const,
+      requestId: pending.requestId,
+      requestMessageId: pending.requestMessageId,
+      requestTopic: pending.requestTopic,
+      achievedKw,
+    };
+    if (pending.requestedImportKw === null) return { ...base, status: 'accepted' };
+    const requestedKw = pending.requestedImportKw;
+    const active = pending.startMs <= nowMs && nowMs < pending.endMs;
+    // For a future window the achievable value is the limit the plan will obey then.
+    const promisedKw = active
+      ? achievedKw
+      : round3(effectiveNodeLimits(state, index, pending.startMs, pending.endMs).importKw[node]);
+    if (promisedKw <= requestedKw + 1e-3) return { ...base, requestedKw, achievedKw: promisedKw, status: 'accepted' };
+    return {
+      ...base,
+      requestedKw,
+      achievedKw: promisedKw,
+      status: 'partial',
+      reason: 'guaranteed minimum power per device keeps the node above the requested limit',
+    };
+  });
+  runtime.pendingAcks = [];
+  runtime.triggers.clear();
+  runtime.lastDecisionMs = nowMs;
+
+  const sitePowerKw = netSums[0];
+  const telemetry: TelemetryRow[] = [
+    {
+      table: 'decisions',
+      tsMs: nowMs,
+      siteId: state.siteId,
+      decisionId: setId,
+      trigger,
+      solver: decision.solver,
+      solveMs,
+      objective: decision.objective,
+      energyCost: decision.energyCost,
+      shortfallKwh: decision.shortfallKwh,
+      sitePowerKw,
+      siteLimitKw: limits.importKw[0],
+      fallback: decision.fallback ? 1 : 0,
+    },
+  ];
+  for (const message of setpoints) {
+    for (const sp of message.evses) {
+      telemetry.push({
+        table: 'setpoints',
+        tsMs: nowMs,
+        siteId: state.siteId,
+        stationId: message.stationId,
+        evseId: sp.evseId,
+        sessionId: sp.sessionId ?? '',
+        version: sp.version,
+        limitKw: sp.limitKw,
+        setpointKw: sp.setpointKw,
+        validFromMs: sp.validFromMs,
+        validToMs: sp.validToMs,
+      });
+    }
+  }
+  for (const ack of acks) {
+    telemetry.push({
+      table: 'acks',
+      tsMs: nowMs,
+      siteId: state.siteId,
+      requestId: ack.requestId,
+      requestTopic: ack.requestTopic,
+      status: ack.status,
+      requestedKw: ack.requestedKw ?? 0,
+      achievedKw: ack.achievedKw ?? 0,
+      reason: ack.reason ?? '',
+    });
+  }
+  return {
+    setpoints,
+    acks,
+    telemetry,
+    sitePowerKw,
+    siteLimitKw: limits.importKw[0],
+    fallback: decision.fallback,
+    solveMs,
+  };
+}
+
+/**
+ * An RM activation asking the site to consume `deltaKw` less (negative delta) lowers the
+ * site's import for its window below what the EVs would otherwise draw.
+ */
+function applyActivationCap(
+  runtime: SiteRuntime,
+  nowMs: number,
+  validToMs: number,
+  importKw: Float64Array,
+  chargeWant: Float64Array,
+): void {
+  let deltaKw = 0;
+  for (const a of runtime.state.activations) {
+    if (a.startMs < validToMs && a.endMs > nowMs && a.deltaKw < 0) deltaKw = Math.min(deltaKw, a.deltaKw);
+  }
+  if (deltaKw === 0) return;
+  const unconstrained = allocateWithinLimits(runtime.index!, importKw, chargeWant);
+  let totalKw = 0;
+  for (const kw of unconstrained) totalKw += kw;
+  importKw[0] = Math.min(importKw[0], Math.max(0, totalKw + deltaKw));
+}
+
+/** Rounding to watts; limits round down so rounding can never push a sum over a limit. */
+function round3(kw: number): number {
+  return Math.floor(kw * 1000 + EPS_KW) / 1000;
+}

@@ -1,0 +1,22 @@
+import type { NodeLimits } from '../effectiveNodeLimits';
+import type { SiteRuntime } from '../siteRuntime';
+
+/** What a planner decides for the current slot, per EVSE (signed kW, negative = discharge). */
+export interface SlotDecision {
+  evseKw: Float64Array;
+  solver: string;
+  objective: number;
+  energyCost: number;
+  shortfallKwh: number;
+  /** Set when the planner gave up and the safe policy decided instead. */
+  fallback: boolean;
+}
+
+/**
+ * Port between the core and the optimizers: the placeholder policy and the MPC planner
+ * both implement it. `limits` are the node limits that hold over the setpoints' validity.
+ */
+export interface SitePlanner {
+  readonly name: string;
+  decide(runtime: SiteRuntime, nowMs: number, limits: NodeLimits, trigger: string): SlotDecision;
+}

@@ -1,0 +1,67 @@
+import type { SiteState } from '../../models/stateSnapshot';
+import { buildTopologyIndex, type TopologyIndex } from './topologyIndex';
+
+/** In-memory companion of a site's serializable state: derived indexes and planner memory. */
+export interface SiteRuntime {
+  state: SiteState;
+  index: TopologyIndex | null;
+  seenIds: Set<string>;
+  /** Reasons the site needs a new decision; empty = nothing to do. */
+  triggers: Set<string>;
+  /** Requests waiting for an ack once the next decision is made. */
+  pendingAcks: PendingAck[];
+  lastDecisionMs: number;
+  /** Per-EVSE index of the session's plan row, refreshed by the planner (opaque to the core). */
+  plannerMemory: unknown;
+}
+
+export interface PendingAck {
+  requestId: string;
+  requestMessageId: string;
+  requestTopic: string;
+  nodeId: string;
+  requestedImportKw: number | null;
+  startMs: number;
+  endMs: number;
+}
+
+export function emptySiteState(siteId: string, nowMs: number): SiteState {
+  return {
+    siteId,
+    topology: null,
+    evses: [],
+    variations: [],
+    demandResponses: [],
+    activations: [],
+    prices: null,
+    baseline: null,
+    versions: {},
+    recentMessageIds: [],
+    lastFrequencyHz: null,
+    inputOffsets: {},
+    updatedMs: nowMs,
+  };
+}
+
+export function siteRuntimeFromState(state: SiteState): SiteRuntime {
+  return {
+    state,
+    index: state.topology ? buildTopologyIndex(state.topology) : null,
+    seenIds: new Set(state.recentMessageIds),
+    triggers: new Set(),
+    pendingAcks: [],
+    lastDecisionMs: 0,
+    plannerMemory: null,
+  };
+}
+
+/** Remembers a messageId for duplicate detection, forgetting the oldest beyond the window. */
+export function rememberMessageId(runtime: SiteRuntime, messageId: string, window: number): void {
+  runtime.seenIds.add(messageId);
+  const ids = runtime.state.recentMessageIds;
+  ids.push(messageId);
+  if (ids.length > window * 1.25) {
+    const drop = ids.splice(0, ids.length - window);
+    for (const id of drop) runtime.seenIds.delete(id);
+  }
+}

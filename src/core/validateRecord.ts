@@ -1,0 +1,65 @@
+import type { ErrorCode } from '../../models/errorCode';
+import { type InputMessage, topicSchemas } from '../../models/topics';
+import type { EvflexConfig } from '../config/configSchema';
+import { checkAcl } from './acl';
+import type { InboundRecord } from './ports/records';
+
+export type Validated =
+  | { ok: true; record: InboundRecord; message: InputMessage }
+  | { ok: false; record: InboundRecord; code: ErrorCode; reason: string; siteId: string | null; messageId: string | null };
+
+export interface IngressContext {
+  config: EvflexConfig;
+  nowMs: number;
+  /** Whether the site already has a topology (or is configured with one). */
+  hasTopology(siteId: string): boolean;
+  isDuplicate(siteId: string, messageId: string): boolean;
+}
+
+/**
+ * The edge: parse, check the schema, the key, the site, the ACL, the age and the
+ * messageId, in that order. Past this point the core trusts its types.
+ */
+export function validateRecord(record: InboundRecord, ctx: IngressContext): Validated {
+  const reject = (code: ErrorCode, reason: string, siteId: string | null = null, messageId: string | null = null) =>
+    ({ ok: false, record, code, reason, siteId, messageId }) as const;
+  let json: unknown;
+  try {
+    json = JSON.parse(record.value);
+  } catch (error) {
+    return reject('EVFLEX_MALFORMED_JSON', (error as Error).message, record.key);
+  }
+  const parsed = topicSchemas[record.topic].safeParse(json);
+  const rawHeader = json as { siteId?: unknown; messageId?: unknown } | null;
+  const headerSite = typeof rawHeader?.siteId === 'string' ? rawHeader.siteId : record.key;
+  const headerId = typeof rawHeader?.messageId === 'string' ? rawHeader.messageId : null;
+  if (!parsed.success) {
+    const detail = parsed.error.issues
+      .slice(0, 5)
+      .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+      .join('; ');
+    return reject('EVFLEX_SCHEMA_INVALID', detail, headerSite, headerId);
+  }
+  const message = parsed.data as InputMessage;
+  const { siteId, messageId, source, tsMs } = message;
+  if (record.key !== null && record.key !== siteId) {
+    return reject('EVFLEX_KEY_MISMATCH', `key ${record.key} but siteId ${siteId}`, siteId, messageId);
+  }
+  const verdict = checkAcl(ctx.config.acl, siteId, record.topic, source);
+  if (verdict === 'unknown-site') return reject('EVFLEX_UNKNOWN_SITE', `site ${siteId} is not configured`, siteId, messageId);
+  const announcesTopology = 'kind' in message && message.kind === 'topology';
+  if (!announcesTopology && !ctx.hasTopology(siteId)) {
+    return reject('EVFLEX_UNKNOWN_SITE', `site ${siteId} has no topology yet`, siteId, messageId);
+  }
+  if (verdict === 'unauthorized') {
+    return reject('EVFLEX_UNAUTHORIZED_SOURCE', `${source} may not send ${record.topic} for ${siteId}`, siteId, messageId);
+  }
+  const maxAgeMs = ctx.config.ingress.maxMessageAgeS * 1000;
+  if (tsMs < ctx.nowMs - maxAgeMs) {
+    return reject('EVFLEX_STALE_MESSAGE', `${ctx.nowMs - tsMs} ms old, limit ${maxAgeMs} ms`, siteId, messageId);
+  }
+  if (ctx.isDuplicate(siteId, messageId)) {
+    return reject('EVFLEX_DUPLICATE_MESSAGE', `messageId ${messageId} already processed`, siteId, messageId);
+  }
+  return { ok: true, record, message };
+}
