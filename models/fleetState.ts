@@ -26,5 +26,8 @@ export const topologyMessageSchema = z.object({
 });
 export type TopologyMessage = z.infer<typeof topologyMessageSchema>;
 
-export const fleetStateMessageSchema = z.discriminatedUnion('kind', [evseStateMessageSchema, topologyMessageSchema]);
+export const fleetStateMessageSchema = z.discriminatedUnion('kind', [
+  evseStateMessageSchema,
+  topologyMessageSchema,
+]);
 export type FleetStateMessage = z.infer<typeof fleetStateMessageSchema>;

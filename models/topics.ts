@@ -1,8 +1,8 @@
 import type { z } from 'zod';
 import { ackMessageSchema } from './ack';
 import { deadLetterMessageSchema } from './deadLetter';
-import { flexEnvelopeMessageSchema } from './flexEnvelope';
 import { fleetStateMessageSchema } from './fleetState';
+import { flexEnvelopeMessageSchema } from './flexEnvelope';
 import { frequencyMessageSchema } from './frequency';
 import { meterValuesMessageSchema } from './meterValues';
 import { powerVariationMessageSchema } from './powerVariation';
@@ -11,8 +11,20 @@ import { setpointMessageSchema } from './setpoint';
 import { stateSnapshotMessageSchema } from './stateSnapshot';
 
 /** Logical topic names (DESIGN §4); the physical name is `${prefix}${name}`. */
-export const INPUT_TOPICS = ['fleet.state', 'fleet.meter', 'grid.frequency', 'dso.power-variation', 'rm.signals'] as const;
-export const OUTPUT_TOPICS = ['setpoints', 'acks', 'flex.envelopes', 'state.snapshots', 'deadletter'] as const;
+export const INPUT_TOPICS = [
+  'fleet.state',
+  'fleet.meter',
+  'grid.frequency',
+  'dso.power-variation',
+  'rm.signals',
+] as const;
+export const OUTPUT_TOPICS = [
+  'setpoints',
+  'acks',
+  'flex.envelopes',
+  'state.snapshots',
+  'deadletter',
+] as const;
 export type InputTopic = (typeof INPUT_TOPICS)[number];
 export type OutputTopic = (typeof OUTPUT_TOPICS)[number];
 export type TopicName = InputTopic | OutputTopic;

@@ -34,7 +34,8 @@ export function topologyProblems(topology: SiteTopology): string[] {
     byId.set(node.nodeId, node);
   }
   const roots = topology.nodes.filter((n) => n.parentId === null);
-  if (roots.length !== 1 || roots[0].kind !== 'site') problems.push('exactly one root of kind site is required');
+  if (roots.length !== 1 || roots[0].kind !== 'site')
+    problems.push('exactly one root of kind site is required');
   for (const node of topology.nodes) {
     if (node.parentId === null) continue;
     const parent = byId.get(node.parentId);

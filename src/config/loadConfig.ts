@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { EvflexError } from '../core/evflexError';
-import { type EvflexConfig, type EvflexConfigInput, configSchema } from './configSchema';
+import { configSchema, type EvflexConfig, type EvflexConfigInput } from './configSchema';
 
 /** Validates a config object once; every default comes from configSchema. */
 export function parseConfig(input: EvflexConfigInput | Record<string, unknown> = {}): EvflexConfig {

@@ -13,7 +13,10 @@ export function quantity(targetUnit: 'kW' | 's' | 'ms' | 'min' | 'h' | 'kWh' | '
     try {
       return unit(trimmed).toNumber(targetUnit);
     } catch (error) {
-      ctx.addIssue({ code: 'custom', message: `"${value}" is not a quantity in ${targetUnit}: ${String(error)}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${value}" is not a quantity in ${targetUnit}: ${String(error)}`,
+      });
       return z.NEVER;
     }
   });

@@ -6,7 +6,12 @@ export type AclVerdict = 'allowed' | 'unknown-site' | 'unauthorized';
  * Who may send what for which site. A site no entry covers is unknown; a site that is
  * covered but not for this source and topic is unauthorized. "*" matches anything.
  */
-export function checkAcl(acl: readonly AclEntry[], siteId: string, topic: string, source: string): AclVerdict {
+export function checkAcl(
+  acl: readonly AclEntry[],
+  siteId: string,
+  topic: string,
+  source: string,
+): AclVerdict {
   let siteCovered = false;
   for (const entry of acl) {
     if (entry.siteId !== '*' && entry.siteId !== siteId) continue;

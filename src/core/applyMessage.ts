@@ -19,7 +19,8 @@ export function applyMessage(runtime: SiteRuntime, message: InputMessage, topic:
     case 'topology': {
       const problems = topologyProblems(message.topology);
       if (message.topology.siteId !== message.siteId) problems.push('topology.siteId differs from siteId');
-      if (problems.length > 0) return { ok: false, code: 'EVFLEX_TOPOLOGY_INVALID', reason: problems.join('; ') };
+      if (problems.length > 0)
+        return { ok: false, code: 'EVFLEX_TOPOLOGY_INVALID', reason: problems.join('; ') };
       state.topology = message.topology;
       runtime.index = buildTopologyIndex(message.topology);
       const previous = new Map(state.evses.map((e) => [e.evseId, e]));
@@ -40,7 +41,11 @@ export function applyMessage(runtime: SiteRuntime, message: InputMessage, topic:
     case 'evseState': {
       const i = runtime.index?.evseIndexById.get(message.evseId);
       if (i === undefined || runtime.index?.stationIdOfEvse[i] !== message.stationId) {
-        return { ok: false, code: 'EVFLEX_UNKNOWN_NODE', reason: `evse ${message.stationId}/${message.evseId} unknown` };
+        return {
+          ok: false,
+          code: 'EVFLEX_UNKNOWN_NODE',
+          reason: `evse ${message.stationId}/${message.evseId} unknown`,
+        };
       }
       const evse = state.evses[i];
       const before = evse.session?.sessionId ?? null;

@@ -6,7 +6,10 @@ import type { Validated } from './validateRecord';
 type Rejected = Extract<Validated, { ok: false }>;
 
 /** The raw message, where it came from and why it was refused; keyed like the original. */
-export function deadLetterRecord(rejected: Rejected, nowMs: number): { record: OutboundRecord; row: TelemetryRow } {
+export function deadLetterRecord(
+  rejected: Rejected,
+  nowMs: number,
+): { record: OutboundRecord; row: TelemetryRow } {
   const { record } = rejected;
   const message: DeadLetterMessage = {
     kind: 'deadLetter',
@@ -25,7 +28,11 @@ export function deadLetterRecord(rejected: Rejected, nowMs: number): { record: O
     raw: record.value,
   };
   return {
-    record: { topic: 'deadletter', key: record.key ?? rejected.siteId ?? 'unknown', value: JSON.stringify(message) },
+    record: {
+      topic: 'deadletter',
+      key: record.key ?? rejected.siteId ?? 'unknown',
+      value: JSON.stringify(message),
+    },
     row: {
       table: 'deadletters',
       tsMs: nowMs,

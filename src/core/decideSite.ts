@@ -5,9 +5,9 @@ import type { EvflexConfig } from '../config/configSchema';
 import { allocateWithinLimits } from './allocateWithinLimits';
 import { effectiveNodeLimits } from './effectiveNodeLimits';
 import { nodeSums } from './nodeSums';
+import { placeholderPlanner } from './placeholderPlanner';
 import type { SitePlanner, SlotDecision } from './ports/sitePlanner';
 import type { TelemetryRow } from './ports/telemetrySink';
-import { placeholderPlanner } from './placeholderPlanner';
 import type { SiteRuntime } from './siteRuntime';
 
 export interface SiteDecision {
@@ -53,7 +53,9 @@ export function decideSite(runtime: SiteRuntime, nowMs: number, ctx: DecideConte
   }
   const solveMs = ctx.elapsedMs() - started;
   if (!decision.fallback && solveMs > config.planner.solveBudgetMs && ctx.planner !== placeholderPlanner) {
-    ctx.log(`EVFLEX_SOLVER_FAILED site=${state.siteId} overran ${solveMs.toFixed(1)} ms > ${config.planner.solveBudgetMs} ms`);
+    ctx.log(
+      `EVFLEX_SOLVER_FAILED site=${state.siteId} overran ${solveMs.toFixed(1)} ms > ${config.planner.solveBudgetMs} ms`,
+    );
     decision = { ...placeholderPlanner.decide(runtime, nowMs, limits, trigger), fallback: true };
   }
 
@@ -64,7 +66,8 @@ export function decideSite(runtime: SiteRuntime, nowMs: number, ctx: DecideConte
     const kw = decision.evseKw[e];
     const session = state.evses[e].session;
     if (kw >= 0) chargeWant[e] = session ? Math.min(kw, session.maxChargeKw) : 0;
-    else if (session?.v2gAllowed && index.v2gCapable[e] === 1) dischargeWant[e] = Math.min(-kw, session.maxDischargeKw);
+    else if (session?.v2gAllowed && index.v2gCapable[e] === 1)
+      dischargeWant[e] = Math.min(-kw, session.maxDischargeKw);
   }
   applyActivationCap(runtime, nowMs, validToMs, limits.importKw, chargeWant);
   const charge = allocateWithinLimits(index, limits.importKw, chargeWant);
@@ -142,7 +145,8 @@ export function decideSite(runtime: SiteRuntime, nowMs: number, ctx: DecideConte
     const promisedKw = active
       ? achievedKw
       : round3(effectiveNodeLimits(state, index, pending.startMs, pending.endMs).importKw[node]);
-    if (promisedKw <= requestedKw + 1e-3) return { ...base, requestedKw, achievedKw: promisedKw, status: 'accepted' };
+    if (promisedKw <= requestedKw + 1e-3)
+      return { ...base, requestedKw, achievedKw: promisedKw, status: 'accepted' };
     return {
       ...base,
       requestedKw,

@@ -17,7 +17,10 @@ export function effectiveNodeLimits(
   index: TopologyIndex,
   fromMs: number,
   toMs: number,
-  out: NodeLimits = { importKw: new Float64Array(index.parent.length), exportKw: new Float64Array(index.parent.length) },
+  out: NodeLimits = {
+    importKw: new Float64Array(index.parent.length),
+    exportKw: new Float64Array(index.parent.length),
+  },
 ): NodeLimits {
   out.importKw.set(index.staticImportKw);
   out.exportKw.set(index.staticExportKw);

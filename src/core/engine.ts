@@ -129,7 +129,9 @@ export function createEngine(deps: EngineDeps): Engine {
       sites.set(message.siteId, runtime);
     }
     rememberMessageId(runtime, message.messageId, config.ingress.dedupeWindow);
-    runtime.state.inputOffsets[`${v.record.topic}:${v.record.partition}`] = (BigInt(v.record.offset) + 1n).toString();
+    runtime.state.inputOffsets[`${v.record.topic}:${v.record.partition}`] = (
+      BigInt(v.record.offset) + 1n
+    ).toString();
     recordInput(v, nowMs);
     const result = applyMessage(runtime, message, v.record.topic);
     if (result.ok) {
@@ -139,7 +141,14 @@ export function createEngine(deps: EngineDeps): Engine {
     if (result.ack) runtime.pendingAcks.push(result.ack);
     return [
       refuse(
-        { ok: false, record: v.record, code: result.code, reason: result.reason, siteId: message.siteId, messageId: message.messageId },
+        {
+          ok: false,
+          record: v.record,
+          code: result.code,
+          reason: result.reason,
+          siteId: message.siteId,
+          messageId: message.messageId,
+        },
         nowMs,
       ),
       ...(result.ack ? [rejectedAck(runtime, result.ack, result.reason, nowMs)] : []),
@@ -189,7 +198,14 @@ export function createEngine(deps: EngineDeps): Engine {
       return;
     }
     if (m.kind === 'meterValues') {
-      for (const r of m.evses) record({ table: 'meter_values', tsMs: m.tsMs, siteId: m.siteId, evseId: r.evseId, powerKw: r.powerKw });
+      for (const r of m.evses)
+        record({
+          table: 'meter_values',
+          tsMs: m.tsMs,
+          siteId: m.siteId,
+          evseId: r.evseId,
+          powerKw: r.powerKw,
+        });
       if (m.sitePowerKw !== undefined)
         record({ table: 'meter_values', tsMs: m.tsMs, siteId: m.siteId, evseId: '', powerKw: m.sitePowerKw });
     }
@@ -222,8 +238,10 @@ export function createEngine(deps: EngineDeps): Engine {
       stats.maxSolveMs = Math.max(stats.maxSolveMs, decision.solveMs);
       stats.setpointMessages += decision.setpoints.length;
       stats.acks += decision.acks.length;
-      for (const m of decision.setpoints) out.records.push({ topic: 'setpoints', key: m.stationId, value: JSON.stringify(m) });
-      for (const a of decision.acks) out.records.push({ topic: 'acks', key: a.siteId, value: JSON.stringify(a) });
+      for (const m of decision.setpoints)
+        out.records.push({ topic: 'setpoints', key: m.stationId, value: JSON.stringify(m) });
+      for (const a of decision.acks)
+        out.records.push({ topic: 'acks', key: a.siteId, value: JSON.stringify(a) });
       for (const row of decision.telemetry) record(row);
       out.decisions.push({ siteId: runtime.state.siteId, decision });
     }
@@ -260,10 +278,14 @@ export function createEngine(deps: EngineDeps): Engine {
     }),
     share(),
   );
-  const subscription = pipeline$.subscribe({ error: (error) => log(`engine pipeline stopped: ${String(error)}`) });
+  const subscription = pipeline$.subscribe({
+    error: (error) => log(`engine pipeline stopped: ${String(error)}`),
+  });
 
   const submit = (kind: Work['kind'], records: InboundRecord[]) =>
-    new Promise<void>((resolve, reject) => work$.next({ kind, records, nowMs: clock.nowMs(), resolve, reject }));
+    new Promise<void>((resolve, reject) =>
+      work$.next({ kind, records, nowMs: clock.nowMs(), resolve, reject }),
+    );
 
   function snapshotRecords(siteIds?: Iterable<string>): OutboundRecord[] {
     const ids = siteIds ? [...siteIds] : [...sites.keys()];

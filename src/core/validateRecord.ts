@@ -6,7 +6,14 @@ import type { InboundRecord } from './ports/records';
 
 export type Validated =
   | { ok: true; record: InboundRecord; message: InputMessage }
-  | { ok: false; record: InboundRecord; code: ErrorCode; reason: string; siteId: string | null; messageId: string | null };
+  | {
+      ok: false;
+      record: InboundRecord;
+      code: ErrorCode;
+      reason: string;
+      siteId: string | null;
+      messageId: string | null;
+    };
 
 export interface IngressContext {
   config: EvflexConfig;
@@ -21,8 +28,12 @@ export interface IngressContext {
  * messageId, in that order. Past this point the core trusts its types.
  */
 export function validateRecord(record: InboundRecord, ctx: IngressContext): Validated {
-  const reject = (code: ErrorCode, reason: string, siteId: string | null = null, messageId: string | null = null) =>
-    ({ ok: false, record, code, reason, siteId, messageId }) as const;
+  const reject = (
+    code: ErrorCode,
+    reason: string,
+    siteId: string | null = null,
+    messageId: string | null = null,
+  ) => ({ ok: false, record, code, reason, siteId, messageId }) as const;
   let json: unknown;
   try {
     json = JSON.parse(record.value);
@@ -46,17 +57,28 @@ export function validateRecord(record: InboundRecord, ctx: IngressContext): Vali
     return reject('EVFLEX_KEY_MISMATCH', `key ${record.key} but siteId ${siteId}`, siteId, messageId);
   }
   const verdict = checkAcl(ctx.config.acl, siteId, record.topic, source);
-  if (verdict === 'unknown-site') return reject('EVFLEX_UNKNOWN_SITE', `site ${siteId} is not configured`, siteId, messageId);
+  if (verdict === 'unknown-site')
+    return reject('EVFLEX_UNKNOWN_SITE', `site ${siteId} is not configured`, siteId, messageId);
   const announcesTopology = 'kind' in message && message.kind === 'topology';
   if (!announcesTopology && !ctx.hasTopology(siteId)) {
     return reject('EVFLEX_UNKNOWN_SITE', `site ${siteId} has no topology yet`, siteId, messageId);
   }
   if (verdict === 'unauthorized') {
-    return reject('EVFLEX_UNAUTHORIZED_SOURCE', `${source} may not send ${record.topic} for ${siteId}`, siteId, messageId);
+    return reject(
+      'EVFLEX_UNAUTHORIZED_SOURCE',
+      `${source} may not send ${record.topic} for ${siteId}`,
+      siteId,
+      messageId,
+    );
   }
   const maxAgeMs = ctx.config.ingress.maxMessageAgeS * 1000;
   if (tsMs < ctx.nowMs - maxAgeMs) {
-    return reject('EVFLEX_STALE_MESSAGE', `${ctx.nowMs - tsMs} ms old, limit ${maxAgeMs} ms`, siteId, messageId);
+    return reject(
+      'EVFLEX_STALE_MESSAGE',
+      `${ctx.nowMs - tsMs} ms old, limit ${maxAgeMs} ms`,
+      siteId,
+      messageId,
+    );
   }
   if (ctx.isDuplicate(siteId, messageId)) {
     return reject('EVFLEX_DUPLICATE_MESSAGE', `messageId ${messageId} already processed`, siteId, messageId);

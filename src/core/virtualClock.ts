@@ -13,7 +13,8 @@ export class VirtualClock implements Clock {
   }
 
   advanceTo(tsMs: number): void {
-    if (tsMs < this.currentMs) throw new RangeError(`virtual time cannot go back from ${this.currentMs} to ${tsMs}`);
+    if (tsMs < this.currentMs)
+      throw new RangeError(`virtual time cannot go back from ${this.currentMs} to ${tsMs}`);
     this.currentMs = tsMs;
   }
 }

@@ -35,7 +35,14 @@ export class MemoryBus implements MessageBus {
   produce(topic: InputTopic, key: string | null, value: string): void {
     const offset = this.nextOffset.get(topic) ?? 0n;
     this.nextOffset.set(topic, offset + 1n);
-    this.pending.push({ topic, key, value, partition: 0, offset: offset.toString(), receivedMs: this.clock.nowMs() });
+    this.pending.push({
+      topic,
+      key,
+      value,
+      partition: 0,
+      offset: offset.toString(),
+      receivedMs: this.clock.nowMs(),
+    });
   }
 
   /** Hands all pending input to the engine as one batch and waits for its outputs. */

@@ -3,7 +3,16 @@
  * the control path: implementations buffer, batch, and drop with a counted metric when full.
  */
 export type TelemetryRow =
-  | { table: 'inputs'; tsMs: number; siteId: string; topic: string; kind: string; messageId: string; source: string; payload: string }
+  | {
+      table: 'inputs';
+      tsMs: number;
+      siteId: string;
+      topic: string;
+      kind: string;
+      messageId: string;
+      source: string;
+      payload: string;
+    }
   | { table: 'meter_values'; tsMs: number; siteId: string; evseId: string; powerKw: number }
   | { table: 'frequency'; tsMs: number; siteId: string; meterId: string; hz: number }
   | {
