@@ -1,7 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-const SERVER_BINARIES = ['/usr/sbin/clickhouse-server', '/usr/bin/clickhouse-server', '/usr/local/bin/clickhouse-server'];
+const SERVER_BINARIES = [
+  '/usr/sbin/clickhouse-server',
+  '/usr/bin/clickhouse-server',
+  '/usr/local/bin/clickhouse-server',
+];
 
 /** Path of an installed `clickhouse-server`, or null. */
 export function findClickHouseServerBinary(): string | null {
