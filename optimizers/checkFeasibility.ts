@@ -1,0 +1,138 @@
+import type { PlanningProblem } from './planningProblem';
+
+export type ViolationKind =
+  | 'outsideWindow'
+  | 'chargeAboveMax'
+  | 'dischargeAboveMax'
+  | 'belowChargeFloor'
+  | 'nodeImport'
+  | 'nodeExport'
+  | 'socAboveCapacity'
+  | 'socBelowReserve'
+  | 'energyAboveMax'
+  | 'energyBelowMin'
+  | 'notFinite';
+
+/** One broken hard constraint; `amountKw` / `amountKwh` says by how much. */
+export interface Violation {
+  kind: ViolationKind;
+  nodeId?: string;
+  sessionId?: string;
+  slot?: number;
+  amount: number;
+}
+
+export interface CheckOptions {
+  /** Absolute tolerance for kW and kWh comparisons; default 1e-6 (relative to magnitude as well). */
+  tolerance?: number;
+  /** Report at most this many violations; default 1000. */
+  maxViolations?: number;
+}
+
+/**
+ * Independent feasibility check of a schedule (`sessionKw[s * T + t]`, kW). It recomputes node flows from the
+ * leaves and SoC trajectories from scratch and shares no code with the solvers, so a solver bug cannot hide here.
+ * The root's limits are net of the site load and reserved capacity, clamped at 0 (a non-EV load above the limit is
+ * not the schedule's violation). The energy minimum is checked against what the session could reach on its own.
+ */
+export function checkFeasibility(
+  problem: PlanningProblem,
+  sessionKw: Float64Array,
+  options: CheckOptions = {},
+): Violation[] {
+  const tol = options.tolerance ?? 1e-6;
+  const max = options.maxViolations ?? 1000;
+  const S = problem.sessionCount;
+  const T = problem.slotCount;
+  const N = problem.nodeCount;
+  const h = problem.slotHours;
+  const out: Violation[] = [];
+  const over = (amount: number, scale: number) => amount > tol * Math.max(1, Math.abs(scale));
+  const push = (v: Violation) => {
+    if (out.length < max) out.push(v);
+  };
+  if (sessionKw.length !== S * T) {
+    push({ kind: 'notFinite', amount: sessionKw.length });
+    return out;
+  }
+
+  const flow = new Float64Array(N * T);
+  for (let s = 0; s < S; s++) {
+    const sessionId = problem.sessionIds[s];
+    const etaC = problem.chargeEfficiency[s];
+    const etaD = problem.dischargeEfficiency[s];
+    const floor = problem.minChargeKw[s];
+    const socLow = Math.min(problem.socKwh[s], problem.socMinKwh[s]);
+    let soc = problem.socKwh[s];
+    let socLowSeen = soc;
+    let socHighSeen = soc;
+    let worstLowSlot = -1;
+    let worstHighSlot = -1;
+    for (let t = 0; t < T; t++) {
+      const p = sessionKw[s * T + t];
+      if (!Number.isFinite(p)) {
+        push({ kind: 'notFinite', sessionId, slot: t, amount: Number.NaN });
+        continue;
+      }
+      if (p === 0) continue;
+      if (t < problem.firstSlot[s] || t >= problem.endSlot[s])
+        push({ kind: 'outsideWindow', sessionId, slot: t, amount: Math.abs(p) });
+      if (over(p - problem.maxChargeKw[s], p))
+        push({ kind: 'chargeAboveMax', sessionId, slot: t, amount: p - problem.maxChargeKw[s] });
+      if (over(-p - problem.maxDischargeKw[s], p))
+        push({ kind: 'dischargeAboveMax', sessionId, slot: t, amount: -p - problem.maxDischargeKw[s] });
+      if (p > tol && floor > 0 && over(floor - p, floor))
+        push({ kind: 'belowChargeFloor', sessionId, slot: t, amount: floor - p });
+      soc += p > 0 ? p * h * etaC : (p * h) / etaD;
+      if (soc < socLowSeen) {
+        socLowSeen = soc;
+        worstLowSlot = t;
+      }
+      if (soc > socHighSeen) {
+        socHighSeen = soc;
+        worstHighSlot = t;
+      }
+      // Walk from the EVSE to the root.
+      for (let n = problem.sessionNode[s]; n >= 0; n = problem.nodeParent[n]) flow[n * T + t] += p;
+    }
+    if (over(socHighSeen - problem.capacityKwh[s], problem.capacityKwh[s]))
+      push({
+        kind: 'socAboveCapacity',
+        sessionId,
+        slot: worstHighSlot,
+        amount: socHighSeen - problem.capacityKwh[s],
+      });
+    if (over(socLow - socLowSeen, problem.capacityKwh[s]))
+      push({ kind: 'socBelowReserve', sessionId, slot: worstLowSlot, amount: socLow - socLowSeen });
+    const delivered = soc - problem.socKwh[s];
+    if (over(delivered - problem.energyMaxKwh[s], problem.energyMaxKwh[s]))
+      push({ kind: 'energyAboveMax', sessionId, amount: delivered - problem.energyMaxKwh[s] });
+    const slots = Math.max(0, problem.endSlot[s] - problem.firstSlot[s]);
+    const reachable = Math.min(slots * problem.maxChargeKw[s] * h * etaC, problem.energyMaxKwh[s]);
+    const required = Math.min(problem.energyMinKwh[s], reachable);
+    if (over(required - delivered, required))
+      push({ kind: 'energyBelowMin', sessionId, amount: required - delivered });
+  }
+
+  for (let n = 0; n < N; n++) {
+    const nodeId = problem.nodeIds[n];
+    for (let t = 0; t < T; t++) {
+      let importLimit = problem.nodeImportKw[n * T + t];
+      let exportLimit = problem.nodeExportKw[n * T + t];
+      if (problem.nodeParent[n] < 0) {
+        const load = problem.siteLoadKw ? problem.siteLoadKw[t] : 0;
+        importLimit = Math.max(
+          0,
+          importLimit - load - (problem.reserveDownKw ? problem.reserveDownKw[t] : 0),
+        );
+        exportLimit = Math.max(0, exportLimit + load - (problem.reserveUpKw ? problem.reserveUpKw[t] : 0));
+      }
+      const f = flow[n * T + t];
+      if (over(f - importLimit, importLimit))
+        push({ kind: 'nodeImport', nodeId, slot: t, amount: f - importLimit });
+      if (over(-f - exportLimit, exportLimit))
+        push({ kind: 'nodeExport', nodeId, slot: t, amount: -f - exportLimit });
+    }
+  }
+  return out;
+}

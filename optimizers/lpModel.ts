@@ -1,0 +1,228 @@
+import { effectiveNodeLimits, type PlanningProblem } from './planningProblem';
+
+/** A sparse LP/MILP in a solver-neutral form: minimise Σ cost·x subject to lo ≤ A x ≤ hi, colLo ≤ x ≤ colHi. */
+export interface LpModel {
+  colNames: string[];
+  colLo: number[];
+  colHi: number[];
+  colCost: number[];
+  binary: boolean[];
+  rows: { name: string; idx: number[]; coef: number[]; lo: number; hi: number }[];
+  /** Constant added to the objective. */
+  objectiveOffset: number;
+  /** Charge / discharge column of each (s, t), -1 where none. */
+  chargeCol: Int32Array;
+  dischargeCol: Int32Array;
+}
+
+/**
+ * The exact formulation. Per session and slot in its window: charge c ≥ 0, discharge d ≥ 0 (V2G only), plus a binary
+ * on/off where the AC floor applies (c ≥ floor·u, c ≤ max·u). Per session a shortfall variable. Per slot the site net
+ * power split into import/export parts (and deviations when tracking a baseline), an optional peak variable for the
+ * demand charge. Rows: node limits per slot (only nodes with sessions below), energy min/max/target, and for V2G
+ * sessions SoC bounds after every slot.
+ */
+export function buildLpModel(problem: PlanningProblem): LpModel {
+  const S = problem.sessionCount;
+  const T = problem.slotCount;
+  const N = problem.nodeCount;
+  const h = problem.slotHours;
+  const { importKw, exportKw } = effectiveNodeLimits(problem);
+  const colNames: string[] = [];
+  const colLo: number[] = [];
+  const colHi: number[] = [];
+  const colCost: number[] = [];
+  const binary: boolean[] = [];
+  const rows: LpModel['rows'] = [];
+  const addCol = (name: string, lo: number, hi: number, cost: number, isBinary = false) => {
+    colNames.push(name);
+    colLo.push(lo);
+    colHi.push(hi);
+    colCost.push(cost);
+    binary.push(isBinary);
+    return colNames.length - 1;
+  };
+  const chargeCol = new Int32Array(S * T).fill(-1);
+  const dischargeCol = new Int32Array(S * T).fill(-1);
+
+  // Site balance columns first so session columns can be referenced from per-slot rows.
+  const siteRows: { idx: number[]; coef: number[] }[] = [];
+  const imp = new Int32Array(T);
+  const exp = new Int32Array(T);
+  for (let t = 0; t < T; t++) {
+    imp[t] = addCol(`pi${t}`, 0, Number.POSITIVE_INFINITY, problem.importPricePerKwh[t] * h);
+    exp[t] = addCol(`pe${t}`, 0, Number.POSITIVE_INFINITY, -problem.exportPricePerKwh[t] * h);
+    siteRows.push({ idx: [imp[t], exp[t]], coef: [1, -1] });
+  }
+
+  const nodeRows: { idx: number[]; coef: number[] }[] = Array.from({ length: N * T }, () => ({
+    idx: [],
+    coef: [],
+  }));
+  for (let s = 0; s < S; s++) {
+    const etaC = problem.chargeEfficiency[s];
+    const etaD = problem.dischargeEfficiency[s];
+    const dMax = problem.maxDischargeKw[s];
+    const floor = problem.minChargeKw[s];
+    const energyIdx: number[] = [];
+    const energyCoef: number[] = [];
+    const socRows: { idx: number[]; coef: number[] }[] = [];
+    for (let t = problem.firstSlot[s]; t < problem.endSlot[s]; t++) {
+      const c = addCol(`c${s}_${t}`, 0, problem.maxChargeKw[s], 0);
+      chargeCol[s * T + t] = c;
+      energyIdx.push(c);
+      energyCoef.push(h * etaC);
+      siteRows[t].idx.push(c);
+      siteRows[t].coef.push(-1);
+      for (let n = problem.sessionNode[s]; n >= 0; n = problem.nodeParent[n]) {
+        nodeRows[n * T + t].idx.push(c);
+        nodeRows[n * T + t].coef.push(1);
+      }
+      if (floor > 0) {
+        const u = addCol(`u${s}_${t}`, 0, 1, 0, true);
+        rows.push({
+          name: `fl${s}_${t}`,
+          idx: [c, u],
+          coef: [1, -floor],
+          lo: 0,
+          hi: Number.POSITIVE_INFINITY,
+        });
+        rows.push({
+          name: `fh${s}_${t}`,
+          idx: [c, u],
+          coef: [1, -problem.maxChargeKw[s]],
+          lo: Number.NEGATIVE_INFINITY,
+          hi: 0,
+        });
+      }
+      if (dMax > 0) {
+        const d = addCol(`d${s}_${t}`, 0, dMax, problem.wearCostPerKwh[s] * h);
+        dischargeCol[s * T + t] = d;
+        energyIdx.push(d);
+        energyCoef.push(-h / etaD);
+        siteRows[t].idx.push(d);
+        siteRows[t].coef.push(1);
+        for (let n = problem.sessionNode[s]; n >= 0; n = problem.nodeParent[n]) {
+          nodeRows[n * T + t].idx.push(d);
+          nodeRows[n * T + t].coef.push(-1);
+        }
+        socRows.push({ idx: energyIdx.slice(), coef: energyCoef.slice() });
+      }
+    }
+    const target = problem.energyTargetKwh[s];
+    const slots = Math.max(0, problem.endSlot[s] - problem.firstSlot[s]);
+    const reachable = Math.min(slots * problem.maxChargeKw[s] * h * etaC, problem.energyMaxKwh[s]);
+    const minE = Math.min(problem.energyMinKwh[s], reachable);
+    const sh = addCol(`sh${s}`, 0, Math.max(0, target - minE), problem.shortfallPenaltyPerKwh);
+    rows.push({ name: `e${s}`, idx: energyIdx, coef: energyCoef, lo: minE, hi: problem.energyMaxKwh[s] });
+    rows.push({
+      name: `et${s}`,
+      idx: [...energyIdx, sh],
+      coef: [...energyCoef, 1],
+      lo: target,
+      hi: Number.POSITIVE_INFINITY,
+    });
+    const socLow = Math.min(problem.socKwh[s], problem.socMinKwh[s]) - problem.socKwh[s];
+    const socHigh = problem.capacityKwh[s] - problem.socKwh[s];
+    socRows.forEach((r, k) =>
+      rows.push({ name: `soc${s}_${k}`, idx: r.idx, coef: r.coef, lo: socLow, hi: socHigh }),
+    );
+  }
+
+  for (let n = 0; n < N; n++) {
+    for (let t = 0; t < T; t++) {
+      const r = nodeRows[n * T + t];
+      if (r.idx.length === 0) continue;
+      rows.push({
+        name: `n${n}_${t}`,
+        idx: r.idx,
+        coef: r.coef,
+        lo: -exportKw[n * T + t],
+        hi: importKw[n * T + t],
+      });
+    }
+  }
+
+  let objectiveOffset = 0;
+  // Site balance: pi - pe - Σ(c - d) [- dp + dm] = load.
+  const base = problem.baselineKw;
+  const dev = problem.baselineDeviationCostPerKwh * h;
+  const peak =
+    problem.demandChargePerKw > 0
+      ? addCol('peak', problem.peakFloorKw, Number.POSITIVE_INFINITY, problem.demandChargePerKw)
+      : -1;
+  if (peak >= 0) objectiveOffset -= problem.demandChargePerKw * problem.peakFloorKw;
+  for (let t = 0; t < T; t++) {
+    const load = problem.siteLoadKw ? problem.siteLoadKw[t] : 0;
+    rows.push({ name: `b${t}`, idx: siteRows[t].idx, coef: siteRows[t].coef, lo: load, hi: load });
+    if (base) {
+      const dp = addCol(`dp${t}`, 0, Number.POSITIVE_INFINITY, dev);
+      const dm = addCol(`dm${t}`, 0, Number.POSITIVE_INFINITY, dev);
+      rows.push({
+        name: `bl${t}`,
+        idx: [imp[t], exp[t], dp, dm],
+        coef: [1, -1, -1, 1],
+        lo: base[t],
+        hi: base[t],
+      });
+    }
+    if (peak >= 0)
+      rows.push({
+        name: `pk${t}`,
+        idx: [peak, imp[t], exp[t]],
+        coef: [1, -1, 1],
+        lo: 0,
+        hi: Number.POSITIVE_INFINITY,
+      });
+  }
+  return { colNames, colLo, colHi, colCost, binary, rows, objectiveOffset, chargeCol, dischargeCol };
+}
+
+const fmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toPrecision(15));
+
+/** CPLEX LP text of the model (accepted by HiGHS and GLPK). */
+export function lpModelToCplexLp(model: LpModel): string {
+  const out: string[] = ['Minimize', ' obj:'];
+  const term = (coef: number, name: string) => `${coef < 0 ? '-' : '+'} ${fmt(Math.abs(coef))} ${name}`;
+  let line: string[] = [];
+  const flush = () => {
+    if (line.length > 0) out.push(`  ${line.join(' ')}`);
+    line = [];
+  };
+  model.colCost.forEach((c, j) => {
+    if (c !== 0) {
+      line.push(term(c, model.colNames[j]));
+      if (line.length >= 8) flush();
+    }
+  });
+  if (model.colCost.every((c) => c === 0)) line.push(`0 ${model.colNames[0]}`);
+  flush();
+  out.push('Subject To');
+  for (const r of model.rows) {
+    if (r.idx.length === 0) continue;
+    const lhs: string[] = [];
+    r.idx.forEach((j, k) => lhs.push(term(r.coef[k], model.colNames[j])));
+    const expr = lhs.join(' ');
+    if (r.lo === r.hi) out.push(` ${r.name}: ${expr} = ${fmt(r.lo)}`);
+    else {
+      if (r.lo > Number.NEGATIVE_INFINITY) out.push(` ${r.name}_lo: ${expr} >= ${fmt(r.lo)}`);
+      if (r.hi < Number.POSITIVE_INFINITY) out.push(` ${r.name}_hi: ${expr} <= ${fmt(r.hi)}`);
+    }
+  }
+  out.push('Bounds');
+  model.colNames.forEach((name, j) => {
+    if (model.binary[j]) return;
+    const lo = model.colLo[j];
+    const hi = model.colHi[j];
+    out.push(
+      hi === Number.POSITIVE_INFINITY ? ` ${name} >= ${fmt(lo)}` : ` ${fmt(lo)} <= ${name} <= ${fmt(hi)}`,
+    );
+  });
+  const bins = model.colNames.filter((_, j) => model.binary[j]);
+  if (bins.length > 0) {
+    out.push('Binary');
+    for (let i = 0; i < bins.length; i += 10) out.push(` ${bins.slice(i, i + 10).join(' ')}`);
+  }
+  out.push('End');
+  return out.join('\n');
+}
