@@ -1,0 +1,286 @@
+import {
+  CompressionTypes,
+  type Consumer,
+  type EachBatchPayload,
+  type Kafka,
+  Partitioners,
+  type Producer,
+  type TopicMessages,
+} from 'kafkajs';
+import type { InputTopic } from '../../../models/topics';
+import type { EvflexConfig } from '../../config/configSchema';
+import { EvflexError } from '../../core/evflexError';
+import type { Clock } from '../../core/ports/clock';
+import type { BusHandlers, MessageBus } from '../../core/ports/messageBus';
+import type { InboundRecord, OutboundRecord } from '../../core/ports/records';
+import { coalesceLatestPerKey } from './coalesceLatestPerKey';
+import { coPartitionedAssigner } from './coPartitionedAssigner';
+import { kafkaClient } from './kafkaClient';
+import { type KafkaTopicNames, kafkaTopicNames } from './kafkaTopicNames';
+
+export interface KafkaMessageBusOptions {
+  /** Input topics whose records are coalesced per key within a batch, latest wins (default: frequency only). */
+  coalesceTopics?: readonly InputTopic[];
+  /** Consumer group session timeout; a SIGKILLed instance's partitions move after this (default 30 s). */
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  /** Where a group with no committed offset starts (default: the beginning, so no input is skipped). */
+  fromBeginning?: boolean;
+  /** Called when the consumer crashes for good or a rebalance hook fails; the service should exit. */
+  onFatal?: (error: Error) => void;
+}
+
+const REBALANCE_ERRORS = new Set([
+  'REBALANCE_IN_PROGRESS',
+  'NOT_COORDINATOR_FOR_GROUP',
+  'ILLEGAL_GENERATION',
+]);
+
+function isRebalancing(error: unknown): boolean {
+  return REBALANCE_ERRORS.has((error as { type?: string })?.type ?? '');
+}
+
+/**
+ * The MessageBus port over Kafka (kafkajs). One consumer group reads every input topic; each
+ * instance owns the same partition numbers of all input topics (co-partitioned assignment), so
+ * it is the only writer for the sites keyed there. A batch's offset + 1 is committed only after
+ * the handler's promise resolves, i.e. after every output it caused was acked by the broker
+ * (acks = all). Partitions are consumed one batch at a time, which keeps per-site order and
+ * means no batch is in flight when the group rebalances.
+ *
+ * kafkajs has eager rebalancing only: every rebalance takes all partitions away. The bus calls
+ * `onRevoked(all owned)` as soon as it learns of a rebalance (before re-joining when it learns
+ * it inside a batch) and `onAssigned(new set)` after the join, before the next batch.
+ */
+export class KafkaMessageBus implements MessageBus {
+  private readonly kafka: Kafka;
+  private readonly names: KafkaTopicNames;
+  private readonly coalesce: ReadonlySet<InputTopic>;
+  private producer: Producer | null = null;
+  private consumer: Consumer | null = null;
+  private handlers: BusHandlers | null = null;
+  private owned: number[] = [];
+  /** Rebalance hooks run in order; batches wait for it. */
+  private hooks: Promise<void> = Promise.resolve();
+  private inFlight: Promise<void> = Promise.resolve();
+  private stopping = false;
+  private fatal: Error | null = null;
+
+  constructor(
+    private readonly config: EvflexConfig,
+    private readonly clock: Clock,
+    private readonly options: KafkaMessageBusOptions = {},
+  ) {
+    if (!config.kafka) throw new EvflexError('EVFLEX_CONFIG_INVALID', 'kafka is not configured');
+    this.kafka = kafkaClient(config.kafka);
+    this.names = kafkaTopicNames(config.topicsPrefix);
+    this.coalesce = new Set(options.coalesceTopics ?? ['grid.frequency']);
+  }
+
+  /** Input partition numbers this instance owns right now. */
+  assignedPartitions(): number[] {
+    return [...this.owned];
+  }
+
+  async start(handlers: BusHandlers): Promise<void> {
+    const kafkaConfig = this.config.kafka;
+    if (!kafkaConfig) throw new EvflexError('EVFLEX_CONFIG_INVALID', 'kafka is not configured');
+    this.handlers = handlers;
+    const producer = this.kafka.producer({
+      allowAutoTopicCreation: false,
+      idempotent: false,
+      // One request in flight per broker: a retried send can never overtake a later one, so
+      // setpoint versions reach a partition in order.
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    const consumer = this.kafka.consumer({
+      groupId: kafkaConfig.groupId,
+      partitionAssigners: [coPartitionedAssigner],
+      sessionTimeout: this.options.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval:
+        this.options.heartbeatIntervalMs ?? Math.min(3_000, (this.options.sessionTimeoutMs ?? 30_000) / 4),
+      rebalanceTimeout: 60_000,
+      allowAutoTopicCreation: false,
+      maxWaitTimeInMs: 500,
+      retry: { retries: 8, initialRetryTime: 100 },
+    });
+    this.producer = producer;
+    this.consumer = consumer;
+    try {
+      await producer.connect();
+      await consumer.connect();
+      await consumer.subscribe({
+        topics: this.names.inputs,
+        fromBeginning: this.options.fromBeginning ?? true,
+      });
+    } catch (error) {
+      throw new EvflexError(
+        'EVFLEX_BROKER_UNAVAILABLE',
+        `cannot reach Kafka at ${kafkaConfig.brokers.join(',')}`,
+        {
+          cause: error,
+        },
+      );
+    }
+
+    consumer.on(consumer.events.REBALANCING, () => {
+      this.revokeAll();
+    });
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      const partitions = new Set<number>();
+      for (const topic of this.names.inputs)
+        for (const p of payload.memberAssignment[topic] ?? []) partitions.add(p);
+      this.assign([...partitions].sort((a, b) => a - b));
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) this.fail(payload.error);
+    });
+
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (payload) => {
+        const run = this.handleBatch(payload);
+        this.inFlight = run.catch(() => {});
+        return run;
+      },
+    });
+  }
+
+  async publish(records: OutboundRecord[]): Promise<void> {
+    const producer = this.producer;
+    if (!producer) throw new EvflexError('EVFLEX_BROKER_UNAVAILABLE', 'bus is not started');
+    if (records.length === 0) return;
+    const plain = new Map<string, TopicMessages>();
+    const snapshots: TopicMessages = { topic: this.names.physical('state.snapshots'), messages: [] };
+    for (const record of records) {
+      if (record.topic === 'state.snapshots') {
+        snapshots.messages.push({ key: record.key, value: record.value });
+        continue;
+      }
+      const topic = this.names.physical(record.topic);
+      let group = plain.get(topic);
+      if (!group) {
+        group = { topic, messages: [] };
+        plain.set(topic, group);
+      }
+      group.messages.push({ key: record.key, value: record.value });
+    }
+    try {
+      const sends: Promise<unknown>[] = [];
+      if (plain.size > 0) sends.push(producer.sendBatch({ topicMessages: [...plain.values()], acks: -1 }));
+      // Snapshots are large and repetitive: gzip them (kafkajs ships gzip without extra codecs).
+      if (snapshots.messages.length > 0) {
+        sends.push(
+          producer.sendBatch({ topicMessages: [snapshots], acks: -1, compression: CompressionTypes.GZIP }),
+        );
+      }
+      await Promise.all(sends);
+    } catch (error) {
+      throw new EvflexError('EVFLEX_BROKER_UNAVAILABLE', `publish of ${records.length} records failed`, {
+        cause: error,
+      });
+    }
+  }
+
+  /** Stops consuming, lets the batch in flight finish, revokes (the engine snapshots), leaves the group. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    const consumer = this.consumer;
+    if (consumer) {
+      consumer.pause(this.names.inputs.map((topic) => ({ topic })));
+      await this.inFlight;
+      this.revokeAll();
+      await this.hooks.catch(() => {});
+      await consumer.disconnect().catch(() => {});
+    }
+    await this.producer?.disconnect().catch(() => {});
+    this.consumer = null;
+    this.producer = null;
+  }
+
+  private async handleBatch({
+    batch,
+    resolveOffset,
+    heartbeat,
+    commitOffsetsIfNecessary,
+    isRunning,
+    isStale,
+  }: EachBatchPayload) {
+    if (this.stopping || !isRunning() || isStale()) return;
+    await this.hooks;
+    if (this.fatal) throw this.fatal;
+    if (this.stopping || batch.messages.length === 0) return;
+    const logical = this.names.inputOf(batch.topic);
+    const last = batch.messages[batch.messages.length - 1]?.offset as string;
+    if (logical) {
+      const receivedMs = this.clock.nowMs();
+      let records: InboundRecord[] = new Array(batch.messages.length);
+      for (let i = 0; i < batch.messages.length; i++) {
+        const m = batch.messages[i] as (typeof batch.messages)[number];
+        records[i] = {
+          topic: logical,
+          key: m.key ? m.key.toString('utf8') : null,
+          value: m.value ? m.value.toString('utf8') : '',
+          partition: batch.partition,
+          offset: m.offset,
+          receivedMs,
+        };
+      }
+      if (this.coalesce.has(logical)) records = coalesceLatestPerKey(records);
+      await (this.handlers as BusHandlers).onBatch(records);
+    }
+    resolveOffset(last);
+    await commitOffsetsIfNecessary({
+      topics: [
+        {
+          topic: batch.topic,
+          partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }],
+        },
+      ],
+    });
+    try {
+      await heartbeat();
+    } catch (error) {
+      // Learned of a rebalance inside a batch: release everything before kafkajs re-joins.
+      if (isRebalancing(error)) {
+        this.revokeAll();
+        await this.hooks;
+      }
+      throw error;
+    }
+  }
+
+  private revokeAll(): void {
+    const revoked = this.owned;
+    if (revoked.length === 0) return;
+    this.owned = [];
+    const onRevoked = this.handlers?.onRevoked;
+    if (onRevoked) this.chain(() => onRevoked(revoked), 'onRevoked');
+  }
+
+  private assign(partitions: number[]): void {
+    const kept = new Set(partitions);
+    const lost = this.owned.filter((p) => !kept.has(p));
+    const gained = partitions.filter((p) => !this.owned.includes(p));
+    this.owned = partitions;
+    const { onRevoked, onAssigned } = this.handlers ?? {};
+    if (lost.length > 0 && onRevoked) this.chain(() => onRevoked(lost), 'onRevoked');
+    if (gained.length > 0 && onAssigned) this.chain(() => onAssigned(gained), 'onAssigned');
+  }
+
+  private chain(hook: () => Promise<void>, name: string): void {
+    this.hooks = this.hooks.then(hook).catch((error: unknown) => {
+      this.fail(new EvflexError('EVFLEX_BROKER_UNAVAILABLE', `${name} failed`, { cause: error }));
+    });
+  }
+
+  private fail(error: Error): void {
+    if (this.fatal) return;
+    this.fatal = error;
+    this.options.onFatal?.(error);
+  }
+}
