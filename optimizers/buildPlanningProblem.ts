@@ -89,7 +89,9 @@ export function buildPlanningProblem(input: PlanningInput): PlanningProblem {
   }
   const N = ordered.length;
   const index = new Map<string, number>();
-  ordered.forEach((node, i) => index.set(node.nodeId, i));
+  ordered.forEach((node, i) => {
+    index.set(node.nodeId, i);
+  });
   const nodeParent = new Int32Array(N);
   for (let n = 0; n < N; n++) {
     const parentId = ordered[n].parentId;

@@ -124,9 +124,10 @@ export function buildLpModel(problem: PlanningProblem): LpModel {
     });
     const socLow = Math.min(problem.socKwh[s], problem.socMinKwh[s]) - problem.socKwh[s];
     const socHigh = problem.capacityKwh[s] - problem.socKwh[s];
-    socRows.forEach((r, k) =>
-      rows.push({ name: `soc${s}_${k}`, idx: r.idx, coef: r.coef, lo: socLow, hi: socHigh }),
-    );
+    for (let k = 0; k < socRows.length; k++) {
+      const r = socRows[k];
+      rows.push({ name: `soc${s}_${k}`, idx: r.idx, coef: r.coef, lo: socLow, hi: socHigh });
+    }
   }
 
   for (let n = 0; n < N; n++) {
@@ -200,9 +201,7 @@ export function lpModelToCplexLp(model: LpModel): string {
   out.push('Subject To');
   for (const r of model.rows) {
     if (r.idx.length === 0) continue;
-    const lhs: string[] = [];
-    r.idx.forEach((j, k) => lhs.push(term(r.coef[k], model.colNames[j])));
-    const expr = lhs.join(' ');
+    const expr = r.idx.map((j, k) => term(r.coef[k], model.colNames[j])).join(' ');
     if (r.lo === r.hi) out.push(` ${r.name}: ${expr} = ${fmt(r.lo)}`);
     else {
       if (r.lo > Number.NEGATIVE_INFINITY) out.push(` ${r.name}_lo: ${expr} >= ${fmt(r.lo)}`);
