@@ -1,0 +1,54 @@
+import { createClickHouseTelemetrySink } from '../adapters/clickhouse/clickHouseTelemetrySink';
+import { KafkaMessageBus, type KafkaMessageBusOptions } from '../adapters/kafka/kafkaMessageBus';
+import { MemoryBus } from '../adapters/memory/memoryBus';
+import type { EvflexConfig } from '../config/configSchema';
+import { createEngine, type Engine } from '../core/engine';
+import { placeholderPlanner } from '../core/placeholderPlanner';
+import type { Clock } from '../core/ports/clock';
+import type { MessageBus } from '../core/ports/messageBus';
+import type { SitePlanner } from '../core/ports/sitePlanner';
+import type { TelemetrySink } from '../core/ports/telemetrySink';
+import { plannerFor } from './plannerFor';
+
+export interface Composition {
+  engine: Engine;
+  bus: MessageBus;
+  telemetry: TelemetrySink | null;
+  planner: SitePlanner;
+}
+
+export interface ComposeOptions {
+  clock: Clock;
+  /** Supplied by the demo to drive the in-memory bus itself; otherwise chosen from config. */
+  bus?: MessageBus;
+  kafkaOptions?: KafkaMessageBusOptions;
+  log?: (line: string) => void;
+}
+
+/**
+ * The one composition root: adapters are chosen here, from the validated config, and
+ * nowhere else. No broker configured → the in-memory bus; no ClickHouse → no telemetry.
+ */
+export function compose(config: EvflexConfig, options: ComposeOptions): Composition {
+  const log = options.log ?? ((line: string) => console.error(line));
+  const bus: MessageBus =
+    options.bus ??
+    (config.kafka
+      ? new KafkaMessageBus(config, options.clock, options.kafkaOptions)
+      : new MemoryBus(options.clock));
+  const telemetry = config.clickhouse
+    ? createClickHouseTelemetrySink({
+        url: config.clickhouse.url,
+        database: config.clickhouse.database,
+        username: config.clickhouse.username,
+        password: config.clickhouse.password,
+        maxBufferedRows: config.clickhouse.maxBufferedRows,
+        batchRows: config.clickhouse.batchRows,
+        flushIntervalMs: config.clickhouse.flushIntervalMs,
+        log: (level, message) => log(`[telemetry ${level}] ${message}`),
+      })
+    : null;
+  const planner = config.planner.solver === 'placeholder' ? placeholderPlanner : plannerFor(config);
+  const engine = createEngine({ config, clock: options.clock, bus, planner, telemetry, log });
+  return { engine, bus, telemetry, planner };
+}

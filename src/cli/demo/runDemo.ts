@@ -1,0 +1,242 @@
+import type { EvseStateMessage } from '../../../models/fleetState';
+import type { PowerVariationMessage } from '../../../models/powerVariation';
+import type { DemandResponse, PriceCurve } from '../../../models/rmSignal';
+import type { SetpointMessage } from '../../../models/setpoint';
+import type { SiteState } from '../../../models/stateSnapshot';
+import { MemoryBus } from '../../adapters/memory/memoryBus';
+import type { EvflexConfig } from '../../config/configSchema';
+import { parseConfig } from '../../config/loadConfig';
+import { effectiveNodeLimits } from '../../core/effectiveNodeLimits';
+import { nodeSums } from '../../core/nodeSums';
+import { emptySiteState } from '../../core/siteRuntime';
+import { buildTopologyIndex } from '../../core/topologyIndex';
+import { VirtualClock } from '../../core/virtualClock';
+import { SIMULATION_SOURCES, simulateDay } from '../../simulator/simulateDay';
+import { compose } from '../compose';
+import { EvPlant } from './evPlant';
+
+export interface DemoOptions {
+  seed: number;
+  evseCount: number;
+  durationHours: number;
+  solver: 'fast' | 'placeholder';
+  /** Called after every simulated minute with the share done (0..1). */
+  onProgress?: (done: number) => void;
+}
+
+export interface DemoSeries {
+  tsMs: number[];
+  sitePowerKw: number[];
+  siteLimitKw: number[];
+  importPricePerKwh: number[];
+  exportPricePerKwh: number[];
+  frequencyHz: number[];
+}
+
+export interface DemoResult {
+  summary: {
+    seed: number;
+    siteId: string;
+    evses: number;
+    sessions: number;
+    energyRequestedKwh: number;
+    energyDeliveredKwh: number;
+    peakKw: number;
+    siteLimitKw: number;
+    limitViolations: number;
+    setpointSetViolations: number;
+    deadLetters: number;
+    deadLettersByCode: Record<string, number>;
+    costEur: number;
+    decisions: number;
+    fallbacks: number;
+    setpointMessages: number;
+    acks: number;
+    maxSolveMs: number;
+    expiredSetpointMinutes: number;
+    solver: string;
+  };
+  series: DemoSeries;
+  socTrajectories: { sessionId: string; tsMs: number[]; socPct: number[] }[];
+  sessions: { sessionId: string; requestedKwh: number; deliveredKwh: number }[];
+  acks: unknown[];
+  /** Every setpoint the engine emitted, in order (for determinism checks). */
+  setpointsJsonl: string;
+}
+
+const SITE_ID = 'demo-site';
+const MINUTE_MS = 60_000;
+/** A fixed summer Monday, so every run with the same seed replays the same day. */
+export const DEMO_START_MS = Date.UTC(2026, 5, 15, 0, 0, 0);
+
+/**
+ * Runs one simulated day on the embedded default: the simulator plays CSMS, DSO, FO and
+ * frequency meter on the in-memory bus; the fleet plant follows the engine's setpoints and
+ * reports back; everything runs on virtual time, minute by minute.
+ */
+export async function runDemo(options: DemoOptions): Promise<DemoResult> {
+  const sim = simulateDay({
+    seed: options.seed,
+    siteId: SITE_ID,
+    startMs: DEMO_START_MS,
+    durationHours: options.durationHours,
+    evseCount: options.evseCount,
+    frequencySampleMs: 1000,
+  });
+  const config: EvflexConfig = parseConfig({
+    instanceId: 'evflex-demo',
+    planner: { solver: options.solver, replanIntervalS: 60 },
+    acl: [
+      { siteId: SITE_ID, topic: 'fleet.state', sources: [SIMULATION_SOURCES.csms] },
+      { siteId: SITE_ID, topic: 'fleet.meter', sources: [SIMULATION_SOURCES.csms] },
+      { siteId: SITE_ID, topic: 'grid.frequency', sources: [SIMULATION_SOURCES.meter] },
+      { siteId: SITE_ID, topic: 'dso.power-variation', sources: [SIMULATION_SOURCES.dso] },
+      { siteId: SITE_ID, topic: 'rm.signals', sources: [SIMULATION_SOURCES.fo] },
+    ],
+  });
+  const clock = new VirtualClock(DEMO_START_MS);
+  const bus = new MemoryBus(clock, { keepOutputs: false });
+  const { engine, planner } = compose(config, { clock, bus, log: () => {} });
+  const plant = new EvPlant(SIMULATION_SOURCES.csms);
+  const setpointLines: string[] = [];
+  const acks: unknown[] = [];
+  let setpointSetViolations = 0;
+  const index = buildTopologyIndex(sim.topology);
+  const pendingSet = new Map<string, SetpointMessage[]>();
+  bus.onOutput('setpoints', (record) => {
+    setpointLines.push(record.value);
+    const message = JSON.parse(record.value) as SetpointMessage;
+    plant.applySetpoints(message);
+    const set = [...(pendingSet.get(message.setId) ?? []), message];
+    if (set.length < message.setSize) pendingSet.set(message.setId, set);
+    else {
+      pendingSet.delete(message.setId);
+      if (setExceedsLimits(set)) setpointSetViolations++;
+    }
+  });
+  bus.onOutput('acks', (record) => acks.push(JSON.parse(record.value)));
+  await engine.start();
+
+  // Ground truth for checking the plant against every limit the DSO and FO asked for.
+  const truth: SiteState = emptySiteState(SITE_ID, DEMO_START_MS);
+  const prices = sim.inputs.find((i) => (i.message as { kind: string }).kind === 'priceCurve')?.message as
+    | PriceCurve
+    | undefined;
+  for (const input of sim.inputs) {
+    const m = input.message as { kind: string };
+    if (m.kind === 'powerVariation') truth.variations.push(m as PowerVariationMessage);
+    if (m.kind === 'demandResponse') truth.demandResponses.push(m as DemandResponse);
+  }
+  function setExceedsLimits(set: SetpointMessage[]): boolean {
+    const first = set[0].evses[0];
+    const limits = effectiveNodeLimits(truth, index, first.validFromMs, first.validToMs);
+    const kw = new Float64Array(index.evseIds.length);
+    for (const m of set) for (const sp of m.evses) kw[index.evseIndexById.get(sp.evseId)!] = sp.limitKw;
+    const sums = nodeSums(index, kw);
+    return sums.some((s, i) => s > limits.importKw[i] + 1e-6);
+  }
+
+  const series: DemoSeries = {
+    tsMs: [],
+    sitePowerKw: [],
+    siteLimitKw: [],
+    importPricePerKwh: [],
+    exportPricePerKwh: [],
+    frequencyHz: [],
+  };
+  const soc = new Map<string, { sessionId: string; tsMs: number[]; socPct: number[] }>();
+  let limitViolations = 0;
+  let peakKw = 0;
+  let costEur = 0;
+  let nextInput = 0;
+  const totalMinutes = Math.round((sim.endMs - sim.startMs) / MINUTE_MS);
+  const evseKw = new Float64Array(index.evseIds.length);
+
+  for (let minute = 0; minute < totalMinutes; minute++) {
+    const nowMs = sim.startMs + minute * MINUTE_MS;
+    clock.advanceTo(nowMs);
+    // Everything the parties sent during the last minute arrives now, as one burst.
+    while (nextInput < sim.inputs.length && sim.inputs[nextInput].atMs <= nowMs) {
+      const input = sim.inputs[nextInput++];
+      const m = input.message as EvseStateMessage;
+      if (m.kind === 'evseState') plant.observeFleetMessage(m);
+      bus.produce(input.topic, input.key, JSON.stringify(input.message));
+    }
+    if (minute % 5 === 0) {
+      for (const report of plant.progressReports(SITE_ID, nowMs))
+        bus.produce('fleet.state', SITE_ID, JSON.stringify(report));
+    }
+    await bus.deliver();
+    await engine.tick();
+
+    const siteKw = plant.step(nowMs, MINUTE_MS);
+    const limits = effectiveNodeLimits(truth, index, nowMs, nowMs + MINUTE_MS);
+    evseKw.fill(0);
+    for (const [evseId, kw] of plant.powerKwByEvse)
+      evseKw[index.evseIndexById.get(evseId)!] = Math.max(0, kw);
+    const sums = nodeSums(index, evseKw);
+    if (sums.some((s, i) => s > limits.importKw[i] + 1e-6)) limitViolations++;
+    peakKw = Math.max(peakKw, siteKw);
+    const slot = prices ? Math.floor((nowMs - prices.startMs) / (prices.slotMinutes * MINUTE_MS)) : -1;
+    const importPrice = prices?.importPricePerKwh[slot] ?? 0;
+    const exportPrice = prices?.exportPricePerKwh[slot] ?? 0;
+    costEur += siteKw >= 0 ? (siteKw * importPrice) / 60 : (siteKw * exportPrice) / 60;
+    series.tsMs.push(nowMs);
+    series.sitePowerKw.push(round(siteKw, 3));
+    series.siteLimitKw.push(limits.importKw[0]);
+    series.importPricePerKwh.push(importPrice);
+    series.exportPricePerKwh.push(exportPrice);
+    series.frequencyHz.push(engine.sites().get(SITE_ID)?.state.lastFrequencyHz ?? 50);
+    if (minute % 5 === 0) {
+      for (const sample of plant.socSamples()) {
+        const t = soc.get(sample.sessionId) ?? { sessionId: sample.sessionId, tsMs: [], socPct: [] };
+        t.tsMs.push(nowMs);
+        t.socPct.push(round(sample.socPct, 2));
+        soc.set(sample.sessionId, t);
+      }
+    }
+    options.onProgress?.((minute + 1) / totalMinutes);
+  }
+  plant.finishAll();
+  await engine.stop();
+  const stats = engine.stats();
+  const deadLetters = Object.values(stats.deadLetters).reduce((a, b) => a + b, 0);
+  return {
+    summary: {
+      seed: options.seed,
+      siteId: SITE_ID,
+      evses: index.evseIds.length,
+      sessions: plant.sessionsSeen,
+      energyRequestedKwh: round(plant.requestedKwh, 2),
+      energyDeliveredKwh: round(plant.deliveredKwh, 2),
+      peakKw: round(peakKw, 2),
+      siteLimitKw: sim.siteImportLimitKw,
+      limitViolations,
+      setpointSetViolations,
+      deadLetters,
+      deadLettersByCode: stats.deadLetters,
+      costEur: round(costEur, 2),
+      decisions: stats.decisions,
+      fallbacks: stats.fallbacks,
+      setpointMessages: stats.setpointMessages,
+      acks: stats.acks,
+      maxSolveMs: round(stats.maxSolveMs, 2),
+      expiredSetpointMinutes: round(plant.expiredSetpointMinutes, 1),
+      solver: planner.name,
+    },
+    series,
+    socTrajectories: [...soc.values()],
+    sessions: plant.finished.map((s) => ({
+      sessionId: s.sessionId,
+      requestedKwh: round(s.requestedKwh, 3),
+      deliveredKwh: round(s.deliveredKwh, 3),
+    })),
+    acks,
+    setpointsJsonl: setpointLines.join('\n'),
+  };
+}
+
+function round(value: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
