@@ -11,7 +11,7 @@ export function writeDemoReport(result: DemoResult): string {
     title: 'evflex demo report',
     subtitle: `${result.summary.siteId}, seed ${result.summary.seed}`,
     sections: [
-      { heading: 'Summary', html: `<pre>${escape(renderDemoSummary(result.summary))}</pre>` },
+      { heading: 'Summary', html: `<pre>${escapeHtml(renderDemoSummary(result.summary))}</pre>` },
       {
         heading: 'Site power vs limit',
         html: lineChartSvg({
@@ -49,6 +49,6 @@ export function writeDemoReport(result: DemoResult): string {
   });
 }
 
-function escape(text: string): string {
+function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
