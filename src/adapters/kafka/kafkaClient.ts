@@ -26,6 +26,9 @@ export function kafkaClient(connection: KafkaConnection, overrides: Partial<Kafk
     logCreator:
       () =>
       ({ namespace, level: entryLevel, log }) => {
+        // Per-request errors (not leader, coordinator loading, rebalancing) are retried by
+        // kafkajs and are noise unless debugging.
+        if (namespace === 'Connection' && level < logLevel.INFO) return;
         const { message, ...extra } = log;
         process.stderr.write(
           `${JSON.stringify({ level: logLevel[entryLevel], ns: `kafkajs.${namespace}`, message, ...extra })}\n`,

@@ -1,6 +1,7 @@
-import { type PartitionMetadata, Partitioners } from 'kafkajs';
+import { Partitioners, type PartitionMetadata } from 'kafkajs';
 
 const partitioner = Partitioners.DefaultPartitioner();
+const metadataByCount = new Map<number, PartitionMetadata[]>();
 
 /**
  * The partition a keyed record lands in with the Java client's default partitioner (murmur2),
@@ -9,12 +10,16 @@ const partitioner = Partitioners.DefaultPartitioner();
  * with the same partitioner (kcat: `-X partitioner=murmur2_random`).
  */
 export function partitionForKey(key: string, partitionCount: number): number {
-  const partitionMetadata: PartitionMetadata[] = Array.from({ length: partitionCount }, (_, partitionId) => ({
-    partitionErrorCode: 0,
-    partitionId,
-    leader: 0,
-    replicas: [0],
-    isr: [0],
-  }));
+  let partitionMetadata = metadataByCount.get(partitionCount);
+  if (!partitionMetadata) {
+    partitionMetadata = Array.from({ length: partitionCount }, (_, partitionId) => ({
+      partitionErrorCode: 0,
+      partitionId,
+      leader: 0,
+      replicas: [0],
+      isr: [0],
+    }));
+    metadataByCount.set(partitionCount, partitionMetadata);
+  }
   return partitioner({ topic: '', partitionMetadata, message: { key, value: null } });
 }
