@@ -9,6 +9,8 @@ export interface HtmlTableColumn<Row> {
   numeric?: boolean;
   /** Formats the cell value (the result is escaped). */
   format?: (value: unknown, row: Row) => string;
+  /** Extra CSS class for a cell, e.g. "good" or "bad" (must be a plain class name). */
+  cellClass?: (row: Row) => string | undefined;
 }
 
 /** A plain HTML table; every header and cell is escaped. */
@@ -30,7 +32,8 @@ export function htmlTable<Row>(rows: readonly Row[], columns: readonly HtmlTable
       const cells = columns.map((column, i) => {
         const value = cellValue(row, column);
         const text = column.format ? column.format(value, row) : defaultFormat(value);
-        return `<td${numeric[i] ? ' class="num"' : ''}>${escapeXml(text)}</td>`;
+        const classes = [numeric[i] ? 'num' : '', column.cellClass?.(row) ?? ''].filter(Boolean).join(' ');
+        return `<td${classes ? ` class="${escapeXml(classes)}"` : ''}>${escapeXml(text)}</td>`;
       });
       return `<tr>${cells.join('')}</tr>`;
     })
