@@ -1,5 +1,4 @@
-import { createClickHouseTelemetrySink } from '../adapters/clickhouse/clickHouseTelemetrySink';
-import { KafkaMessageBus, type KafkaMessageBusOptions } from '../adapters/kafka/kafkaMessageBus';
+import type { KafkaMessageBusOptions } from '../adapters/kafka/kafkaMessageBus';
 import { MemoryBus } from '../adapters/memory/memoryBus';
 import type { EvflexConfig } from '../config/configSchema';
 import { createEngine, type Engine } from '../core/engine';
@@ -28,26 +27,30 @@ export interface ComposeOptions {
 /**
  * The one composition root: adapters are chosen here, from the validated config, and
  * nowhere else. No broker configured → the in-memory bus; no ClickHouse → no telemetry.
+ * Adapters are loaded only when configured, so the embedded default never loads kafkajs.
  */
-export function compose(config: EvflexConfig, options: ComposeOptions): Composition {
+export async function compose(config: EvflexConfig, options: ComposeOptions): Promise<Composition> {
   const log = options.log ?? ((line: string) => console.error(line));
-  const bus: MessageBus =
-    options.bus ??
-    (config.kafka
-      ? new KafkaMessageBus(config, options.clock, options.kafkaOptions)
-      : new MemoryBus(options.clock));
-  const telemetry = config.clickhouse
-    ? createClickHouseTelemetrySink({
-        url: config.clickhouse.url,
-        database: config.clickhouse.database,
-        username: config.clickhouse.username,
-        password: config.clickhouse.password,
-        maxBufferedRows: config.clickhouse.maxBufferedRows,
-        batchRows: config.clickhouse.batchRows,
-        flushIntervalMs: config.clickhouse.flushIntervalMs,
-        log: (level, message) => log(`[telemetry ${level}] ${message}`),
-      })
-    : null;
+  let bus: MessageBus;
+  if (options.bus) bus = options.bus;
+  else if (config.kafka) {
+    const { KafkaMessageBus } = await import('../adapters/kafka/kafkaMessageBus');
+    bus = new KafkaMessageBus(config, options.clock, options.kafkaOptions);
+  } else bus = new MemoryBus(options.clock);
+  let telemetry: TelemetrySink | null = null;
+  if (config.clickhouse) {
+    const { createClickHouseTelemetrySink } = await import('../adapters/clickhouse/clickHouseTelemetrySink');
+    telemetry = createClickHouseTelemetrySink({
+      url: config.clickhouse.url,
+      database: config.clickhouse.database,
+      username: config.clickhouse.username,
+      password: config.clickhouse.password,
+      maxBufferedRows: config.clickhouse.maxBufferedRows,
+      batchRows: config.clickhouse.batchRows,
+      flushIntervalMs: config.clickhouse.flushIntervalMs,
+      log: (level, message) => log(`[telemetry ${level}] ${message}`),
+    });
+  }
   const planner = config.planner.solver === 'placeholder' ? placeholderPlanner : plannerFor(config);
   const engine = createEngine({ config, clock: options.clock, bus, planner, telemetry, log });
   return { engine, bus, telemetry, planner };

@@ -96,7 +96,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   });
   const clock = new VirtualClock(DEMO_START_MS);
   const bus = new MemoryBus(clock, { keepOutputs: false });
-  const { engine, planner } = compose(config, { clock, bus, log: () => {} });
+  const { engine, planner } = await compose(config, { clock, bus, log: () => {} });
   const plant = new EvPlant(SIMULATION_SOURCES.csms);
   const setpointLines: string[] = [];
   const acks: unknown[] = [];
