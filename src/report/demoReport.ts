@@ -76,6 +76,10 @@ export function renderDemoReport(data: DemoReportData): string {
   });
 
   const currency = data.prices.currency ?? 'EUR';
+  const prices = withClosingStep(data.prices.tsMs, [
+    data.prices.importPricePerKwh,
+    data.prices.exportPricePerKwh,
+  ]);
   sections.push({
     heading: 'Prices',
     html: lineChartSvg({
@@ -86,15 +90,15 @@ export function renderDemoReport(data: DemoReportData): string {
       series: [
         {
           name: 'import',
-          xs: data.prices.tsMs,
-          ys: data.prices.importPricePerKwh,
+          xs: prices.tsMs,
+          ys: prices.values[0],
           step: true,
           color: '#d62728',
         },
         {
           name: 'export',
-          xs: data.prices.tsMs,
-          ys: data.prices.exportPricePerKwh,
+          xs: prices.tsMs,
+          ys: prices.values[1],
           step: true,
           color: '#2ca02c',
         },
@@ -186,4 +190,14 @@ function pickTrajectories(all: readonly SocTrajectory[], max: number): SocTrajec
   const out: SocTrajectory[] = [];
   for (let i = 0; i < max; i++) out.push(all[Math.floor((i * all.length) / max)]);
   return out;
+}
+
+/**
+ * Prices hold for a slot that starts at each timestamp; repeating the last value one slot
+ * later draws the last slot too.
+ */
+function withClosingStep(tsMs: readonly number[], series: readonly (readonly number[])[]) {
+  if (tsMs.length < 2) return { tsMs: [...tsMs], values: series.map((s) => [...s]) };
+  const endMs = tsMs[tsMs.length - 1] + (tsMs[tsMs.length - 1] - tsMs[tsMs.length - 2]);
+  return { tsMs: [...tsMs, endMs], values: series.map((s) => [...s, s[s.length - 1]]) };
 }

@@ -26,6 +26,7 @@ export interface LineChartOptions {
   yMax?: number;
 }
 
+/** Twenty distinguishable colours (Tableau 10, then its lighter companions). */
 export const CHART_PALETTE = [
   '#1f77b4',
   '#d62728',
@@ -37,6 +38,16 @@ export const CHART_PALETTE = [
   '#7f7f7f',
   '#bcbd22',
   '#17becf',
+  '#aec7e8',
+  '#ff9896',
+  '#98df8a',
+  '#ffbb78',
+  '#c5b0d5',
+  '#c49c94',
+  '#f7b6d2',
+  '#525252',
+  '#dbdb8d',
+  '#9edae5',
 ];
 
 const FONT = 'font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif"';
@@ -61,7 +72,8 @@ export function lineChartSvg(opts: LineChartOptions): string {
   const left = 68;
   const right = width - 20;
   const top = 34 + legend.rows * 16 + 8;
-  const bottom = height - (opts.xLabel ? 44 : 28);
+  const xLabel = opts.xLabel ?? (opts.xIsTimeMs ? 'time (UTC)' : undefined);
+  const bottom = height - (xLabel ? 44 : 28);
   const plotWidth = Math.max(10, right - left);
   const plotHeight = Math.max(10, bottom - top);
 
@@ -69,10 +81,14 @@ export function lineChartSvg(opts: LineChartOptions): string {
   const xTicks: AxisTicks = opts.xIsTimeMs
     ? timeTicks(extent.xMin, extent.xMax)
     : niceTicks(extent.xMin, extent.xMax, Math.max(2, Math.floor(plotWidth / 90)));
+  // A little air around the data, except at a zero baseline, so extremes do not sit on the frame.
+  const yPadding = (extent.yMax - extent.yMin) * 0.03;
+  const yLow = extent.yMin === 0 ? 0 : extent.yMin - yPadding;
+  const yHigh = extent.yMax === 0 ? 0 : extent.yMax + yPadding;
   const yTicksRaw = niceTicks(
-    opts.yMin ?? extent.yMin,
-    opts.yMax ?? extent.yMax,
-    Math.max(2, Math.floor(plotHeight / 45)),
+    opts.yMin ?? yLow,
+    opts.yMax ?? yHigh,
+    Math.max(2, Math.floor(plotHeight / 32)),
   );
   const yTicks = withFixedRange(yTicksRaw, opts.yMin, opts.yMax);
 
@@ -118,7 +134,6 @@ export function lineChartSvg(opts: LineChartOptions): string {
   );
 
   // Axis labels.
-  const xLabel = opts.xLabel ?? (opts.xIsTimeMs ? 'time (UTC)' : undefined);
   if (xLabel) {
     parts.push(
       `<text x="${left + plotWidth / 2}" y="${height - 8}" text-anchor="middle" fill="#333">${escapeXml(xLabel)}</text>`,
