@@ -7,8 +7,9 @@ import type {
   TelemetryStats,
   TelemetryTable,
 } from '../../core/ports/telemetrySink';
-import { ROW_ENCODERS } from './encodeTelemetryRow';
 import { assertIdentifier, migrateTelemetrySchema } from './migrateTelemetrySchema';
+import { RowBinaryBuffer } from './rowBinaryBuffer';
+import { ROW_BINARY_ENCODERS } from './rowBinaryEncoders';
 import { TELEMETRY_TABLE_NAMES } from './telemetryTables';
 
 export type TelemetryLogLevel = 'info' | 'warn' | 'error';
@@ -26,8 +27,10 @@ export interface ClickHouseTelemetrySinkOptions {
   flushIntervalMs?: number;
   /** Concurrent inserts while the server is healthy (one probe at a time while it is not). */
   maxInFlight?: number;
-  /** Rows per string chunk: the unit the HTTP body is written in, so no single write blocks for long. */
-  chunkRows?: number;
+  /** Bound on bytes held in memory: input payloads can be kilobytes each. */
+  maxBufferedBytes?: number;
+  /** Size of the buffers rows are encoded into; also the unit the HTTP body is written in. */
+  chunkBytes?: number;
   requestTimeoutMs?: number;
   retryMinMs?: number;
   retryMaxMs?: number;
@@ -57,20 +60,17 @@ export interface ClickHouseTelemetrySink extends TelemetrySink {
 
 interface Batch {
   table: TelemetryTable;
-  chunks: string[];
+  chunks: Buffer[];
   rows: number;
+  bytes: number;
   attempts: number;
 }
 
 interface TableQueue {
   table: TelemetryTable;
-  /** Full chunks of TabSeparated lines and their row counts. */
-  chunks: string[];
-  chunkRows: number[];
-  current: string;
-  currentRows: number;
-  /** Rows in `chunks` + `current` (not in flight, not in `retry`). */
-  pendingRows: number;
+  /** Encoded rows not yet sent (neither in flight nor awaiting retry). */
+  rows: RowBinaryBuffer;
+  /** Batches whose insert failed, resent first and in order. */
   retry: Batch[];
 }
 
@@ -88,7 +88,7 @@ const defaultLog = (level: TelemetryLogLevel, message: string) => {
 
 /**
  * Telemetry sink writing to ClickHouse. `record` is synchronous and O(1): it encodes the row
- * to one TabSeparated line and appends it to a bounded in-memory buffer; inserts happen later,
+ * as RowBinary into a bounded in-memory buffer; inserts happen later,
  * in batches, off the caller's stack. When ClickHouse is slow or down, the buffer holds rows up
  * to `maxBufferedRows` and retries with backoff; past the bound, new rows are dropped and
  * counted, and a log line says so. Nothing here ever throws into the control path.
@@ -99,7 +99,8 @@ export function createClickHouseTelemetrySink(opts: ClickHouseTelemetrySinkOptio
   const batchRows = opts.batchRows ?? 50_000;
   const flushIntervalMs = opts.flushIntervalMs ?? 500;
   const maxInFlight = opts.maxInFlight ?? 2;
-  const chunkRows = Math.max(1, Math.min(opts.chunkRows ?? 1_000, batchRows));
+  const maxBufferedBytes = opts.maxBufferedBytes ?? 256 * 1024 * 1024;
+  const chunkBytes = opts.chunkBytes ?? 64 * 1024;
   const retryMinMs = opts.retryMinMs ?? 100;
   const retryMaxMs = opts.retryMaxMs ?? 5_000;
   const closeTimeoutMs = opts.closeTimeoutMs ?? 10_000;
@@ -120,15 +121,7 @@ export function createClickHouseTelemetrySink(opts: ClickHouseTelemetrySinkOptio
 
   const queues = new Map<TelemetryTable, TableQueue>();
   for (const table of TELEMETRY_TABLE_NAMES) {
-    queues.set(table, {
-      table,
-      chunks: [],
-      chunkRows: [],
-      current: '',
-      currentRows: 0,
-      pendingRows: 0,
-      retry: [],
-    });
+    queues.set(table, { table, rows: new RowBinaryBuffer(chunkBytes), retry: [] });
   }
   const droppedByTable = Object.fromEntries(TELEMETRY_TABLE_NAMES.map((t) => [t, 0])) as Record<
     TelemetryTable,
@@ -139,6 +132,7 @@ export function createClickHouseTelemetrySink(opts: ClickHouseTelemetrySinkOptio
   let rowsWritten = 0;
   let rowsDropped = 0;
   let rowsBuffered = 0;
+  let bytesBuffered = 0;
   let rowsDelayed = 0;
   let insertErrors = 0;
   let insertBatches = 0;
@@ -239,38 +233,33 @@ export function createClickHouseTelemetrySink(opts: ClickHouseTelemetrySinkOptio
   const takeBatch = (queue: TableQueue, partial: boolean): Batch | null => {
     const retried = queue.retry.shift();
     if (retried) return retried;
-    if (queue.pendingRows === 0) return null;
-    if (!partial && queue.pendingRows < batchRows) return null;
-    const chunks: string[] = [];
-    let rows = 0;
-    while (queue.chunks.length > 0 && rows + queue.chunkRows[0] <= batchRows) {
-      chunks.push(queue.chunks.shift()!);
-      rows += queue.chunkRows.shift()!;
-    }
-    if (rows < batchRows && queue.currentRows > 0 && queue.chunks.length === 0) {
-      chunks.push(queue.current);
-      rows += queue.currentRows;
-      queue.current = '';
-      queue.currentRows = 0;
-    }
-    if (rows === 0) return null;
-    queue.pendingRows -= rows;
-    return { table: queue.table, chunks, rows, attempts: 0 };
+    const pending = queue.rows.pendingRows;
+    if (pending === 0 || (!partial && pending < batchRows)) return null;
+    const { chunks, rows, bytes } = queue.rows.take(batchRows, partial);
+    return rows === 0 ? null : { table: queue.table, chunks, rows, bytes, attempts: 0 };
   };
 
   const send = (batch: Batch) => {
     inFlight++;
     insertBatches++;
     client
-      .insert({
-        table: `${database}.${batch.table}`,
+      .exec({
+        query: `INSERT INTO ${database}.${batch.table} FORMAT RowBinary`,
         values: Readable.from(batch.chunks, { objectMode: false }),
-        format: 'TabSeparated',
+      })
+      .then((result) => {
+        // The insert's response carries nothing; drain it so the socket returns to the pool.
+        return new Promise<void>((resolve, reject) => {
+          result.stream.once('end', resolve);
+          result.stream.once('error', reject);
+          result.stream.resume();
+        });
       })
       .then(
         () => {
           rowsWritten += batch.rows;
           rowsBuffered -= batch.rows;
+          bytesBuffered -= batch.bytes;
           if (batch.attempts > 0) rowsDelayed += batch.rows;
           markAvailable();
         },
@@ -279,6 +268,7 @@ export function createClickHouseTelemetrySink(opts: ClickHouseTelemetrySinkOptio
           const code = error instanceof ClickHouseError ? error.code : '';
           if (DATA_ERROR_CODES.has(code)) {
             rowsBuffered -= batch.rows;
+            bytesBuffered -= batch.bytes;
             log(
               'error',
               `telemetry: ClickHouse rejected ${batch.rows} rows of ${batch.table}: ${(error as Error).message}`,
@@ -301,7 +291,7 @@ export function createClickHouseTelemetrySink(opts: ClickHouseTelemetrySinkOptio
   };
 
   const hasPending = () => {
-    for (const q of queues.values()) if (q.pendingRows > 0 || q.retry.length > 0) return true;
+    for (const q of queues.values()) if (q.rows.pendingRows > 0 || q.retry.length > 0) return true;
     return false;
   };
 
@@ -350,29 +340,23 @@ export function createClickHouseTelemetrySink(opts: ClickHouseTelemetrySinkOptio
       drop(row.table, 1, closed ? 'sink closed' : 'unknown table');
       return;
     }
-    if (rowsBuffered >= maxBufferedRows) {
-      drop(row.table, 1, `buffer full at ${maxBufferedRows} rows`);
+    if (rowsBuffered >= maxBufferedRows || bytesBuffered >= maxBufferedBytes) {
+      drop(row.table, 1, `buffer full at ${rowsBuffered} rows, ${bytesBuffered} bytes`);
       return;
     }
-    let line: string;
+    const rows = queue.rows;
+    const bytesBefore = rows.pendingBytes;
     try {
-      line = ROW_ENCODERS[row.table](row);
+      ROW_BINARY_ENCODERS[row.table](rows, row);
     } catch {
+      rows.abortRow();
       drop(row.table, 1, 'row could not be encoded');
       return;
     }
-    queue.current += line;
-    queue.currentRows++;
-    queue.pendingRows++;
     rowsBuffered++;
+    bytesBuffered += rows.pendingBytes - bytesBefore;
     rowsAccepted++;
-    if (queue.currentRows >= chunkRows) {
-      queue.chunks.push(queue.current);
-      queue.chunkRows.push(queue.currentRows);
-      queue.current = '';
-      queue.currentRows = 0;
-    }
-    if (queue.pendingRows >= batchRows) schedulePump();
+    if (rows.pendingRows >= batchRows) schedulePump();
   };
 
   /** Sends everything pending; resolves when it is written or an attempt failed (rows stay buffered). */
@@ -408,13 +392,16 @@ export function createClickHouseTelemetrySink(opts: ClickHouseTelemetrySinkOptio
     if (retryTimer) clearTimeout(retryTimer);
     while (inFlight > 0) await nextSettle();
     for (const queue of queues.values()) {
-      const left = queue.pendingRows + queue.retry.reduce((n, b) => n + b.rows, 0);
+      const left =
+        queue.rows.take(Number.MAX_SAFE_INTEGER, true).rows + queue.retry.reduce((n, b) => n + b.rows, 0);
+      queue.retry = [];
       if (left > 0) {
         rowsBuffered -= left;
         lastDropLogMs = Number.NEGATIVE_INFINITY;
         drop(queue.table, left, 'still buffered when the sink closed');
       }
     }
+    bytesBuffered = 0;
     readyResolve();
     if (ownsClient) await client.close();
   };

@@ -1,0 +1,230 @@
+/**
+ * Telemetry benchmark: sustained ClickHouse insert rate from one process, and the control
+ * path's latency with the sink on vs off in the same run.
+ *
+ * The control loop ticks every millisecond (as frequency samples arrive); each tick runs a
+ * droop allocation over a fleet in typed arrays and, with the sink on, records the telemetry
+ * rows due at the offered rate. Control latency = tick completion minus the time the tick was
+ * due, so anything the sink does on the event loop (encoding, HTTP writes, GC) shows up.
+ *
+ *   npm run bench:telemetry -- [--json] [--seconds 10] [--rate 250000] [--evses 2000]
+ */
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { createClient } from '@clickhouse/client';
+import { startClickHouse } from '../infra/clickhouse/clickhouseServer';
+import { createClickHouseTelemetrySink } from '../src/adapters/clickhouse/clickHouseTelemetrySink';
+import type { TelemetryRow, TelemetrySink } from '../src/core/ports/telemetrySink';
+
+const { values: args } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    seconds: { type: 'string', default: '10' },
+    rate: { type: 'string', default: '250000' },
+    evses: { type: 'string', default: '2000' },
+  },
+});
+const phaseS = Number(args.seconds);
+const offeredRowsPerS = Number(args.rate);
+const evseCount = Number(args.evses);
+const TICK_MS = 1;
+
+const say = (line: string) => {
+  if (!args.json) console.log(line);
+};
+
+/** A representative real-time step: droop response allocated over the fleet's headroom. */
+function makeControlStep(n: number) {
+  const headroomUpKw = new Float64Array(n);
+  const headroomDownKw = new Float64Array(n);
+  const setpointKw = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    headroomUpKw[i] = 3 + (i % 8);
+    headroomDownKw[i] = 2 + (i % 5);
+  }
+  let totalUpKw = 0;
+  let totalDownKw = 0;
+  for (let i = 0; i < n; i++) {
+    totalUpKw += headroomUpKw[i];
+    totalDownKw += headroomDownKw[i];
+  }
+  return (hz: number) => {
+    const deviationHz = hz - 50;
+    const share = Math.max(-1, Math.min(1, deviationHz / 0.2));
+    const requiredKw = share * (share > 0 ? totalUpKw : totalDownKw);
+    const total = share > 0 ? totalUpKw : totalDownKw;
+    const headroom = share > 0 ? headroomUpKw : headroomDownKw;
+    let allocatedKw = 0;
+    for (let i = 0; i < n; i++) {
+      const kw = (requiredKw * headroom[i]) / total;
+      setpointKw[i] = kw;
+      allocatedKw += kw;
+    }
+    return allocatedKw;
+  };
+}
+
+/** Rows rotate through the tables the engine writes most (meter values and frequency dominate). */
+function makeRowSource(tsBaseMs: number) {
+  let n = 0;
+  const meter: Extract<TelemetryRow, { table: 'meter_values' }> = {
+    table: 'meter_values',
+    tsMs: 0,
+    siteId: 'site-1',
+    evseId: '',
+    powerKw: 0,
+  };
+  const evseIds = Array.from({ length: 500 }, (_, i) => `evse-${i}`);
+  return (): TelemetryRow => {
+    n++;
+    const tsMs = tsBaseMs + (n >> 6);
+    const k = n % 10;
+    if (k < 7) {
+      // A fresh object per row, as the engine builds them.
+      return { ...meter, tsMs, siteId: `site-${n % 40}`, evseId: evseIds[n % 500], powerKw: (n % 220) / 10 };
+    }
+    if (k < 9)
+      return {
+        table: 'frequency',
+        tsMs,
+        siteId: `site-${n % 40}`,
+        meterId: 'meter-1',
+        hz: 50 + ((n % 41) - 20) / 1000,
+      };
+    return {
+      table: 'setpoints',
+      tsMs,
+      siteId: `site-${n % 40}`,
+      stationId: `station-${n % 250}`,
+      evseId: evseIds[n % 500],
+      sessionId: `session-${n}`,
+      version: n,
+      limitKw: 11,
+      setpointKw: (n % 110) / 10,
+      validFromMs: tsMs,
+      validToMs: tsMs + 300_000,
+    };
+  };
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+interface PhaseResult {
+  latenciesMs: Float64Array;
+  stepMs: Float64Array;
+  rowsRecorded: number;
+  elapsedS: number;
+}
+
+/** Runs the control loop for `seconds`; records telemetry at the offered rate when `sink` is given. */
+function runPhase(sink: TelemetrySink | null, seconds: number): Promise<PhaseResult> {
+  const step = makeControlStep(evseCount);
+  const nextRow = makeRowSource(Date.UTC(2026, 0, 1));
+  const latencies: number[] = [];
+  const steps: number[] = [];
+  let rowsRecorded = 0;
+  const startMs = performance.now();
+  const endMs = startMs + seconds * 1000;
+  let dueMs = startMs;
+  let tick = 0;
+  return new Promise((resolve) => {
+    const loop = () => {
+      const beganMs = performance.now();
+      tick++;
+      step(50 + Math.sin(tick / 100) * 0.1);
+      if (sink) {
+        const rowsDue = Math.floor(((beganMs - startMs) / 1000) * offeredRowsPerS) - rowsRecorded;
+        for (let i = 0; i < rowsDue; i++) sink.record(nextRow());
+        rowsRecorded += Math.max(0, rowsDue);
+      }
+      const doneMs = performance.now();
+      latencies.push(doneMs - dueMs);
+      steps.push(doneMs - beganMs);
+      if (doneMs >= endMs) {
+        resolve({
+          latenciesMs: Float64Array.from(latencies).sort(),
+          stepMs: Float64Array.from(steps).sort(),
+          rowsRecorded,
+          elapsedS: (doneMs - startMs) / 1000,
+        });
+        return;
+      }
+      // Next tick is due one period after this one was due (or now, if we are behind).
+      dueMs = Math.max(dueMs + TICK_MS, performance.now());
+      setTimeout(loop, Math.max(0, dueMs - performance.now()));
+    };
+    setTimeout(loop, 0);
+  });
+}
+
+// The server shares this box in the benchmark (not in production): let it yield the CPU.
+const server = await startClickHouse({ niceness: 10 });
+try {
+  say(
+    `clickhouse ${server.url}; phases of ${phaseS} s, offered ${offeredRowsPerS} rows/s, ${evseCount} EVSEs`,
+  );
+  const sink = createClickHouseTelemetrySink({
+    url: server.url,
+    database: 'evflex_bench',
+    batchRows: 100_000,
+    maxBufferedRows: 2_000_000,
+    flushIntervalMs: 250,
+    log: (level, message) => {
+      if (!args.json || level === 'error') console.error(message);
+    },
+  });
+  await sink.ready();
+
+  // Warm up JIT and connections so neither phase pays for them.
+  await runPhase(sink, 1);
+  await sink.flush();
+  const warm = sink.stats();
+
+  const off = await runPhase(null, phaseS);
+  const on = await runPhase(sink, phaseS);
+  const onEndMs = performance.now();
+  await sink.flush();
+  const writtenAtMs = performance.now();
+  const stats = sink.stats();
+  const onStartWrittenRows = warm.rowsWritten;
+  // Sustained rate: rows written by the on phase over the time until all of them were written.
+  const onPhaseS = on.elapsedS + (writtenAtMs - onEndMs) / 1000;
+  const rowsWritten = stats.rowsWritten - onStartWrittenRows;
+  await sink.close();
+
+  const check = createClient({ url: server.url });
+  const counted = await check.query({
+    query:
+      'SELECT (SELECT count() FROM evflex_bench.meter_values) + (SELECT count() FROM evflex_bench.frequency) + (SELECT count() FROM evflex_bench.setpoints) AS rows',
+    format: 'JSONEachRow',
+  });
+  const rowsInServer = Number((await counted.json<{ rows: string }>())[0].rows);
+  await check.close();
+
+  const result = {
+    rowsPerS: Math.round(rowsWritten / onPhaseS),
+    rowsDropped: stats.rowsDropped,
+    controlP99MsSinkOn: Number(percentile(on.latenciesMs, 99).toFixed(3)),
+    controlP99MsSinkOff: Number(percentile(off.latenciesMs, 99).toFixed(3)),
+    controlP50MsSinkOn: Number(percentile(on.latenciesMs, 50).toFixed(3)),
+    controlP50MsSinkOff: Number(percentile(off.latenciesMs, 50).toFixed(3)),
+    stepP99MsSinkOn: Number(percentile(on.stepMs, 99).toFixed(3)),
+    stepP99MsSinkOff: Number(percentile(off.stepMs, 99).toFixed(3)),
+    offeredRowsPerS,
+    rowsRecorded: on.rowsRecorded,
+    rowsWritten,
+    rowsInServer,
+    insertErrors: stats.insertErrors,
+    phaseS,
+    evses: evseCount,
+    ticksSinkOn: on.latenciesMs.length,
+    ticksSinkOff: off.latenciesMs.length,
+  };
+  if (args.json) console.log(JSON.stringify(result));
+  else console.table(result);
+} finally {
+  await server.stop();
+}
