@@ -35,8 +35,8 @@ const PATTERNS: VisitPattern[] = [
   // Workplace commuters: the morning peak.
   {
     name: 'commuter',
-    probability: 0.8,
-    arrivalHour: (r) => clamp(r.normal(8, 1), 5.5, 11),
+    probability: 0.88,
+    arrivalHour: (r) => clamp(r.normal(8, 0.85), 5.5, 11),
     dwellHours: (r) => clamp(r.normal(8.5, 1.2), 2, 10),
   },
   {
@@ -48,8 +48,8 @@ const PATTERNS: VisitPattern[] = [
   // Residents coming home: the evening peak.
   {
     name: 'evening',
-    probability: 0.6,
-    arrivalHour: (r) => clamp(r.normal(18, 1), 15.5, 21.5),
+    probability: 0.7,
+    arrivalHour: (r) => clamp(r.normal(18, 0.9), 15.5, 21.5),
     dwellHours: (r) => clamp(r.normal(6, 2), 2, 10),
   },
 ];
@@ -137,7 +137,7 @@ function simulateEv(
   // IEC 61851 minimum of 6 A: 4.2 kW on three phases, 1.4 kW on one; DC has no floor.
   const minChargeKw = evse.kind === 'dc50' ? 0 : onboardAcKw < 11 ? 1.4 : 4.2;
   const socPct = round(clamp(rng.normal(42, 18), 5, 90), 1);
-  const desiredKwh = clamp(rng.normal(18, 9), 5, 40);
+  const desiredKwh = clamp(rng.normal(22, 9), 5, 40);
   const dwellHours = (visit.departureMs - visit.arrivalMs) / HOUR_MS;
   const roomKwh = (batteryCapacityKwh * (100 - socPct)) / 100;
   // What the car can physically take in this stay; the target leaves some slack for sharing.

@@ -30,14 +30,14 @@ export interface TopologyOptions {
 const RATED_KW: Record<EvseKind, number> = { ac11: 11, ac22: 22, dc50: 50 };
 /** Share of the summed EVSE ratings a node may draw: the reason smart charging matters. */
 const ZONE_LIMIT_SHARE = 0.6;
-const SITE_LIMIT_SHARE = 0.4;
+const SITE_LIMIT_SHARE = 0.35;
 /** A 2×50 kW DC station typically shares one 75 kW power cabinet. */
 const DC_STATION_IMPORT_KW = 75;
 
 /**
  * Site → 2–3 zones → stations with two EVSEs each (the last may have one when the count
  * is odd). Mostly 11 kW AC, some 22 kW AC, a few 50 kW DC. Limits are tight on purpose:
- * zones at 60 % and the site at 40 % of the EVSE ratings below them.
+ * zones at 60 % and the site at 35 % of the EVSE ratings below them.
  */
 export function simulateTopology(rng: Rng, opts: TopologyOptions): SimulatedSite {
   const { siteId, evseCount } = opts;

@@ -213,3 +213,41 @@ describe('simulated grid and market signals', () => {
     expect(morning.inputs.some((i) => kindOf(i.message) === 'powerVariation')).toBe(false);
   });
 });
+
+describe('across seeds', () => {
+  const seeds = [1, 2, 3, 99, 2026];
+
+  /** Everyone charging at full power from arrival until their target is met. */
+  function uncontrolledKw(run: ReturnType<typeof simulateDay>, fromMs: number, toMs: number): number {
+    const delivered = new Map<string, number>();
+    let peakKw = 0;
+    for (let t = run.startMs; t < toMs; t += 60_000) {
+      let kw = 0;
+      for (const { session: s } of run.sessions) {
+        const done = delivered.get(s.sessionId) ?? 0;
+        if (s.arrivalMs > t || s.departureMs <= t || done >= s.energyTargetKwh) continue;
+        const p = Math.min(s.maxChargeKw, (s.energyTargetKwh - done) * 60);
+        delivered.set(s.sessionId, done + p / 60);
+        kw += p;
+      }
+      if (t >= fromMs) peakKw = Math.max(peakKw, kw);
+    }
+    return peakKw;
+  }
+
+  it('keep sessions realistic and make uncontrolled charging break the evening DSO limit', () => {
+    for (const seed of seeds) {
+      const run = simulateDay({ ...base, seed, frequencySampleMs: 0 });
+      expect(run.sessions.length).toBeGreaterThan(50);
+      for (const { session: s } of run.sessions) {
+        expect(s.socPct).toBeGreaterThanOrEqual(5);
+        expect(s.socPct).toBeLessThanOrEqual(90);
+        expect(s.energyTargetKwh).toBeLessThanOrEqual(40);
+        expect(s.minChargeKw).toBeLessThanOrEqual(s.maxChargeKw);
+        expect(s.maxChargeKw).toBeLessThanOrEqual(50);
+      }
+      const eveningPeakKw = uncontrolledKw(run, DAY_START_MS + 17 * HOUR_MS, DAY_START_MS + 19 * HOUR_MS);
+      expect(eveningPeakKw).toBeGreaterThan(run.siteImportLimitKw / 2);
+    }
+  });
+});
