@@ -28,6 +28,25 @@ export interface KafkaMessageBusOptions {
   fromBeginning?: boolean;
   /** Called when the consumer crashes for good or a rebalance hook fails; the service should exit. */
   onFatal?: (error: Error) => void;
+  /**
+   * `batch` (default): commit offset + 1 after each batch's outputs are acked.
+   * `checkpoint`: only record handled positions; the owner commits them with `commitPositions`
+   * after publishing a snapshot that covers them (state + inputs after it = exact recovery).
+   */
+  commitMode?: 'batch' | 'checkpoint';
+}
+
+/** Next offset to read per physical input topic and partition, for batches already handled. */
+export type InputPositions = Map<string, Map<number, string>>;
+
+/** Kafka-specific extension of the port's handlers. */
+export interface KafkaBusHandlers extends BusHandlers {
+  /**
+   * Partitions found gone without an orderly revocation (session expired, the group moved on):
+   * drop their sites without publishing snapshots, which could be staler than the new owner's.
+   * Falls back to onRevoked when absent.
+   */
+  onLost?(partitions: number[]): Promise<void>;
 }
 
 const REBALANCE_ERRORS = new Set([
@@ -58,8 +77,11 @@ export class KafkaMessageBus implements MessageBus {
   private readonly coalesce: ReadonlySet<InputTopic>;
   private producer: Producer | null = null;
   private consumer: Consumer | null = null;
-  private handlers: BusHandlers | null = null;
+  private handlers: KafkaBusHandlers | null = null;
   private owned: number[] = [];
+  /** Bumped on every (re)assignment; positions captured under an older one are not committed. */
+  private assignmentEpoch = 0;
+  private readonly handled: InputPositions = new Map();
   /** Rebalance hooks run in order; batches wait for it. */
   private hooks: Promise<void> = Promise.resolve();
   private inFlight: Promise<void> = Promise.resolve();
@@ -82,7 +104,48 @@ export class KafkaMessageBus implements MessageBus {
     return [...this.owned];
   }
 
-  async start(handlers: BusHandlers): Promise<void> {
+  /** Positions of handled batches (checkpoint mode), optionally only for some partitions. */
+  handledPositions(partitions?: readonly number[]): { epoch: number; positions: InputPositions } {
+    const only = partitions ? new Set(partitions) : null;
+    const positions: InputPositions = new Map();
+    for (const [topic, byPartition] of this.handled) {
+      const copy = new Map<number, string>();
+      for (const [partition, offset] of byPartition)
+        if (!only || only.has(partition)) copy.set(partition, offset);
+      if (copy.size > 0) positions.set(topic, copy);
+    }
+    return { epoch: this.assignmentEpoch, positions };
+  }
+
+  /**
+   * Commits positions captured by `handledPositions`, only for partitions still owned under the
+   * same assignment: a commit for a partition that moved on would overwrite the new owner's.
+   */
+  async commitPositions(captured: { epoch: number; positions: InputPositions }): Promise<void> {
+    await this.commitCaptured(captured, new Set(this.owned));
+  }
+
+  private async commitCaptured(
+    captured: { epoch: number; positions: InputPositions },
+    owned: ReadonlySet<number>,
+  ): Promise<void> {
+    const consumer = this.consumer;
+    if (!consumer || captured.epoch !== this.assignmentEpoch) return;
+    const offsets: { topic: string; partition: number; offset: string }[] = [];
+    for (const [topic, byPartition] of captured.positions)
+      for (const [partition, offset] of byPartition)
+        if (owned.has(partition)) offsets.push({ topic, partition, offset });
+    if (offsets.length === 0) return;
+    try {
+      await consumer.commitOffsets(offsets);
+    } catch (error) {
+      // The group moved on: the next owner replays from the previous commit, and the snapshot
+      // (always ahead of commits) lets it skip what was already applied.
+      if (!isRebalancing(error) && (error as { type?: string }).type !== 'UNKNOWN_MEMBER_ID') throw error;
+    }
+  }
+
+  async start(handlers: KafkaBusHandlers): Promise<void> {
     const kafkaConfig = this.config.kafka;
     if (!kafkaConfig) throw new EvflexError('EVFLEX_CONFIG_INVALID', 'kafka is not configured');
     this.handlers = handlers;
@@ -257,19 +320,30 @@ export class KafkaMessageBus implements MessageBus {
   private revokeAll(): void {
     const revoked = this.owned;
     if (revoked.length === 0) return;
+    // Captured now: in checkpoint mode onRevoked publishes snapshots covering these positions,
+    // then they are committed (unless the group already moved on).
+    const captured = this.handledPositions(revoked);
     this.owned = [];
     const onRevoked = this.handlers?.onRevoked;
-    if (onRevoked) this.chain(() => onRevoked(revoked), 'onRevoked');
+    this.chain(async () => {
+      if (onRevoked) await onRevoked.call(this.handlers, revoked);
+      if (this.options.commitMode === 'checkpoint') await this.commitCaptured(captured, new Set(revoked));
+    }, 'onRevoked');
   }
 
   private assign(partitions: number[]): void {
-    const kept = new Set(partitions);
-    const lost = this.owned.filter((p) => !kept.has(p));
-    const gained = partitions.filter((p) => !this.owned.includes(p));
+    // Normally everything was revoked before the re-join. Partitions still held here were taken
+    // without notice (session expired): others may have processed them meanwhile, so they are
+    // dropped unsnapshotted and, if handed back, reloaded like any gained partition.
+    const lost = this.owned;
     this.owned = partitions;
-    const { onRevoked, onAssigned } = this.handlers ?? {};
-    if (lost.length > 0 && onRevoked) this.chain(() => onRevoked(lost), 'onRevoked');
-    if (gained.length > 0 && onAssigned) this.chain(() => onAssigned(gained), 'onAssigned');
+    this.assignmentEpoch++;
+    this.handled.clear();
+    const { onRevoked, onAssigned, onLost } = this.handlers ?? {};
+    const drop = onLost ?? onRevoked;
+    if (lost.length > 0 && drop) this.chain(() => drop.call(this.handlers, lost), 'onLost');
+    if (partitions.length > 0 && onAssigned)
+      this.chain(() => onAssigned.call(this.handlers, partitions), 'onAssigned');
   }
 
   private chain(hook: () => Promise<void>, name: string): void {

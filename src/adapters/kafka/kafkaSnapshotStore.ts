@@ -37,6 +37,22 @@ export class KafkaSnapshotStore implements SnapshotStore {
     this.inputTopic = names.physical('fleet.state');
   }
 
+  /** How many partitions the input topics have (sites map onto them by murmur2 of the site id). */
+  async inputPartitionCount(): Promise<number> {
+    const admin = this.kafka.admin();
+    try {
+      await admin.connect();
+      const offsets = await admin.fetchTopicOffsets(this.inputTopic);
+      return offsets.length;
+    } catch (error) {
+      throw new EvflexError('EVFLEX_BROKER_UNAVAILABLE', `cannot read partitions of ${this.inputTopic}`, {
+        cause: error,
+      });
+    } finally {
+      await admin.disconnect().catch(() => {});
+    }
+  }
+
   async load(siteIds?: readonly string[]): Promise<Map<string, SiteState>> {
     const all = await this.read(null);
     if (!siteIds) return all;
