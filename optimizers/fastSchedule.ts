@@ -1,0 +1,415 @@
+import type { PlanningProblem } from './planningProblem';
+import { type ScheduleCost, scheduleCost } from './scheduleCost';
+import {
+  addKw,
+  createScheduleState,
+  importHeadroom,
+  improveSession,
+  repairRequired,
+  rescueShortfall,
+  type ScheduleState,
+  siteKw,
+  slopeUp,
+} from './scheduleState';
+
+export interface FastScheduleOptions {
+  /** Improvement sweeps over all sessions after the greedy; default 2. */
+  improvementSweeps?: number;
+  /** Greedy rounds with priorities re-estimated from the previous round (best kept); default 2. */
+  greedyRounds?: number;
+  /** Cap on pair examinations per session and sweep; default 8 × slots. */
+  maxStepsPerSession?: number;
+  /** V2G moves first run in quanta of this share of max discharge for a few sweeps; default 0.25 and 0 (off: full steps measured as good). */
+  v2gQuantumShare?: number;
+  v2gQuantumSweeps?: number;
+  /** Augmenting passes for short sessions and sessions scanned per blocked slot; default 2 and 64. */
+  rescuePasses?: number;
+  rescueBudget?: number;
+}
+
+export interface FastScheduleResult extends ScheduleCost {
+  sessionKw: Float64Array;
+  /** Valid lower bound on the optimal cost where the scheduler has one, else null. */
+  lowerBound: number | null;
+  /** Sessions whose required energy could not be met within the limits. */
+  unmetRequiredSessions: number;
+}
+
+/**
+ * Fast scheduler, designed for the structure: all sessions see the same slot prices, so a kWh is worth buying in the
+ * cheapest slot the tree's capacity leaves to it.
+ *
+ * 1. Greedy water-filling over (slot, site-cost piece) in increasing marginal cost; within a slot, sessions in
+ *    decreasing order of their marginal price θ (the price they would pay for their last kWh elsewhere), each up to
+ *    its power, its want (target, or only the minimum where the cost exceeds the shortfall penalty) and the
+ *    headroom along its path (a tree-capacity oracle: O(depth) per call). Round 2 re-estimates θ from round 1's
+ *    outcome.
+ * 2. Repair: sessions short of their required (minimum) energy take headroom, then optional energy of sessions
+ *    sharing the bottleneck node.
+ * 3. Improvement: energy-neutral moves within each session (dear slot → cheap slot; V2G arbitrage with SoC path).
+ * 4. Demand charge (if any): golden-section search over a root import cap, repeating 1–3.
+ *
+ * Always feasible: every step checks node headroom, power bounds, floor and SoC; all-zero is feasible and the
+ * scheduler only adds what fits.
+ */
+export function fastSchedule(
+  problem: PlanningProblem,
+  options: FastScheduleOptions = {},
+): FastScheduleResult {
+  if (problem.demandChargePerKw > 0) return withDemandCharge(problem, options);
+  const st = createScheduleState(problem);
+  runPipeline(st, options);
+  return finish(st);
+}
+
+function finish(st: ScheduleState): FastScheduleResult {
+  let unmet = 0;
+  for (let s = 0; s < st.S; s++) if (st.deliveredKwh[s] < st.requiredKwh[s] - 1e-6) unmet++;
+  const cost = scheduleCost(st.problem, st.kw);
+  return { ...cost, sessionKw: st.kw, lowerBound: lowerBound(st.problem), unmetRequiredSessions: unmet };
+}
+
+export function runPipeline(st: ScheduleState, options: FastScheduleOptions): void {
+  const rounds = Math.max(1, options.greedyRounds ?? 2);
+  const S = st.S;
+  const theta = initialTheta(st);
+  let bestKw: Float64Array | null = null;
+  let bestCost = Number.POSITIVE_INFINITY;
+  for (let round = 0; round < rounds; round++) {
+    if (round > 0) resetState(st);
+    if (round === 1) greedyEarliestDeadline(st);
+    else {
+      if (round > 1) reestimateTheta(st, theta);
+      greedy(st, theta);
+    }
+    for (let s = 0; s < S; s++) if (st.deliveredKwh[s] < st.requiredKwh[s] - 1e-9) repairRequired(st, s);
+    rescueAll(st, options);
+    improveAll(st, options);
+    const cost = scheduleCost(st.problem, st.kw).costTotal;
+    if (cost < bestCost - 1e-12) {
+      bestCost = cost;
+      bestKw = st.kw.slice();
+    }
+  }
+  if (bestKw && rounds > 1) loadSchedule(st, bestKw);
+}
+
+/** Length-2 augmenting paths for sessions short of their target (congested sites). */
+export function rescueAll(st: ScheduleState, options: FastScheduleOptions): void {
+  const budget = options.rescueBudget ?? 64;
+  const P = st.problem;
+  for (let pass = 0; pass < (options.rescuePasses ?? 2); pass++) {
+    let gained = 0;
+    for (let s = 0; s < st.S; s++)
+      if (st.deliveredKwh[s] < P.energyTargetKwh[s] - 1e-6) gained += rescueShortfall(st, s, budget);
+    if (gained <= 1e-6) break;
+  }
+}
+
+export function improveAll(st: ScheduleState, options: FastScheduleOptions): void {
+  const sweeps = options.improvementSweeps ?? 3;
+  const maxSteps = options.maxStepsPerSession ?? 8 * st.T;
+  // V2G moves compete for the slots where the site still imports (discharge there is worth the import price, not
+  // the export price): small quanta in round-robin sweeps share those slots out, then full steps finish the job.
+  const quantumShare = options.v2gQuantumShare ?? 0.25;
+  const quantumSweeps = options.v2gQuantumSweeps ?? 0;
+  const P = st.problem;
+  for (let sweep = 0; sweep < quantumSweeps; sweep++) {
+    let saved = 0;
+    for (let s = 0; s < st.S; s++)
+      if (P.maxDischargeKw[s] > 0)
+        saved += improveSession(
+          st,
+          s,
+          maxSteps,
+          (quantumShare * P.maxDischargeKw[s] * st.h) / P.dischargeEfficiency[s],
+        );
+    if (saved <= 1e-9) break;
+  }
+  for (let sweep = 0; sweep < sweeps; sweep++) {
+    let saved = 0;
+    for (let s = 0; s < st.S; s++) saved += improveSession(st, s, maxSteps);
+    if (saved <= 1e-9) break;
+  }
+}
+
+function resetState(st: ScheduleState): void {
+  st.kw.fill(0);
+  st.flowKw.fill(0);
+  st.deliveredKwh.fill(0);
+}
+
+/** Replaces the state's schedule by `kw` (recomputing flows and energies). */
+export function loadSchedule(st: ScheduleState, kw: Float64Array): void {
+  resetState(st);
+  const T = st.T;
+  for (let s = 0; s < st.S; s++)
+    for (let t = 0; t < T; t++) {
+      const p = kw[s * T + t];
+      if (p !== 0) addKw(st, s, t, p);
+    }
+}
+
+/**
+ * Throughput-first greedy for congested sites: slots in time order, sessions by earliest departure, each up to its
+ * target. Cost is then recovered by the improvement moves, which keep every session's energy.
+ */
+function greedyEarliestDeadline(st: ScheduleState): void {
+  const P = st.problem;
+  const T = st.T;
+  const S = st.S;
+  const order = new Int32Array(S);
+  for (let s = 0; s < S; s++) order[s] = s;
+  order.sort((a, b) => P.endSlot[a] - P.endSlot[b] || P.firstSlot[a] - P.firstSlot[b] || a - b);
+  for (let t = 0; t < T; t++) {
+    for (let i = 0; i < S; i++) {
+      const s = order[i];
+      if (t < P.firstSlot[s] || t >= P.endSlot[s]) continue;
+      const e = P.chargeEfficiency[s];
+      const cost = slopeUp(P, t, siteKw(st, t));
+      const want =
+        (cost / e < P.shortfallPenaltyPerKwh ? P.energyTargetKwh[s] : st.requiredKwh[s]) - st.deliveredKwh[s];
+      if (want <= 1e-9) continue;
+      const p = st.kw[s * T + t];
+      let x = Math.min(P.maxChargeKw[s] - p, want / (st.h * e), importHeadroom(st, s, t));
+      const floor = P.minChargeKw[s];
+      if (floor > 0 && p + x < floor) {
+        if (
+          floor - p <= Math.min(P.maxChargeKw[s] - p, importHeadroom(st, s, t)) &&
+          st.deliveredKwh[s] + (floor - p) * st.h * e <= P.energyMaxKwh[s] + 1e-9
+        )
+          x = floor - p;
+        else continue;
+      }
+      if (x > 1e-12) addKw(st, s, t, x);
+    }
+  }
+}
+
+/** θ_s: the static import price of the slot where s would buy its last target kWh if nothing else competed. */
+function initialTheta(st: ScheduleState): Float64Array {
+  const P = st.problem;
+  const T = st.T;
+  const theta = new Float64Array(st.S);
+  for (let s = 0; s < st.S; s++) {
+    const perSlot = P.maxChargeKw[s] * st.h * P.chargeEfficiency[s];
+    let remaining = P.energyTargetKwh[s];
+    let th = 0;
+    if (perSlot > 0)
+      for (let i = 0; i < T && remaining > 1e-9; i++) {
+        const t = st.slotOrder[i];
+        if (t < P.firstSlot[s] || t >= P.endSlot[s]) continue;
+        remaining -= perSlot;
+        th = P.importPricePerKwh[t];
+      }
+    // Sessions that cannot reach their target pay the penalty on the rest: most urgent.
+    theta[s] = remaining > 1e-9 ? P.shortfallPenaltyPerKwh + th : th;
+  }
+  return theta;
+}
+
+/** After a round, θ_s becomes the dearest price s actually paid, or the penalty if it fell short. */
+function reestimateTheta(st: ScheduleState, theta: Float64Array): void {
+  const P = st.problem;
+  const T = st.T;
+  for (let s = 0; s < st.S; s++) {
+    let th = 0;
+    for (let t = P.firstSlot[s]; t < P.endSlot[s]; t++)
+      if (st.kw[s * T + t] > 1e-9 && P.importPricePerKwh[t] > th) th = P.importPricePerKwh[t];
+    const short = P.energyTargetKwh[s] - st.deliveredKwh[s];
+    theta[s] = short > 1e-6 ? P.shortfallPenaltyPerKwh + th : 0.5 * (theta[s] + th);
+  }
+}
+
+/**
+ * Greedy water-filling. Site cost pieces per slot (import/export and baseline kinks) are sorted by marginal cost;
+ * each piece is filled up to its upper site level.
+ */
+function greedy(st: ScheduleState, theta: Float64Array): void {
+  const P = st.problem;
+  const T = st.T;
+  const S = st.S;
+  const h = st.h;
+  // Pieces: at most 3 per slot (kinks at 0 and at the baseline).
+  const pieceSlot = new Int32Array(3 * T);
+  const pieceEnd = new Float64Array(3 * T);
+  const pieceCost = new Float64Array(3 * T);
+  let pieces = 0;
+  const kinks = new Float64Array(2);
+  for (let t = 0; t < T; t++) {
+    const start = siteKw(st, t);
+    let k = 0;
+    if (start < 0) kinks[k++] = 0;
+    if (P.baselineKw && start < P.baselineKw[t]) kinks[k++] = P.baselineKw[t];
+    if (k === 2 && kinks[0] > kinks[1]) {
+      const x = kinks[0];
+      kinks[0] = kinks[1];
+      kinks[1] = x;
+    }
+    let lo = start;
+    for (let i = 0; i <= k; i++) {
+      pieceSlot[pieces] = t;
+      pieceEnd[pieces] = i < k ? kinks[i] : Number.POSITIVE_INFINITY;
+      pieceCost[pieces] = slopeUp(P, t, lo);
+      pieces++;
+      if (i < k) lo = kinks[i];
+    }
+  }
+  const pieceOrder = new Int32Array(pieces);
+  for (let i = 0; i < pieces; i++) pieceOrder[i] = i;
+  pieceOrder.sort((a, b) => pieceCost[a] - pieceCost[b] || pieceSlot[a] - pieceSlot[b] || a - b);
+
+  const order = new Int32Array(S);
+  for (let s = 0; s < S; s++) order[s] = s;
+  order.sort((a, b) => theta[b] - theta[a] || P.endSlot[a] - P.endSlot[b] || a - b);
+
+  const kw = st.kw;
+  const flow = st.flowKw;
+  const imp = st.importKw;
+  const parent = P.nodeParent;
+  const node = P.sessionNode;
+  const first = P.firstSlot;
+  const endSlot = P.endSlot;
+  const pMax = P.maxChargeKw;
+  const floorKw = P.minChargeKw;
+  const eta = P.chargeEfficiency;
+  const target = P.energyTargetKwh;
+  const required = st.requiredKwh;
+  const delivered = st.deliveredKwh;
+  const penalty = P.shortfallPenaltyPerKwh;
+  const load = P.siteLoadKw;
+  const rootCap = st.rootCapKw;
+
+  for (let pi = 0; pi < pieces; pi++) {
+    const piece = pieceOrder[pi];
+    const t = pieceSlot[piece];
+    const endLevel = pieceEnd[piece];
+    const cost = pieceCost[piece];
+    const loadT = load ? load[t] : 0;
+    let siteRoom = endLevel - (loadT + flow[t]);
+    if (rootCap) siteRoom = Math.min(siteRoom, rootCap[t] - flow[t]);
+    if (imp[t] - flow[t] < siteRoom) siteRoom = imp[t] - flow[t];
+    if (siteRoom <= 1e-12) continue;
+    for (let i = 0; i < S; i++) {
+      const s = order[i];
+      if (t < first[s] || t >= endSlot[s]) continue;
+      const e = eta[s];
+      const want = (cost / e < penalty ? target[s] : required[s]) - delivered[s];
+      if (want <= 1e-9) continue;
+      const k = s * T + t;
+      const p = kw[k];
+      let x = pMax[s] - p;
+      if (x <= 1e-12) continue;
+      const byEnergy = want / (h * e);
+      if (byEnergy < x) x = byEnergy;
+      if (siteRoom < x) x = siteRoom;
+      for (let n = node[s]; n > 0; n = parent[n]) {
+        const r = imp[n * T + t] - flow[n * T + t];
+        if (r < x) x = r;
+      }
+      const floor = floorKw[s];
+      if (floor > 0 && p + x < floor) {
+        // Round up to the floor if it fits in every limit and the energy maximum, else leave this slot.
+        const need = floor - p;
+        let room = Math.min(pMax[s] - p, siteRoom);
+        for (let n = node[s]; n > 0; n = parent[n]) room = Math.min(room, imp[n * T + t] - flow[n * T + t]);
+        if (need <= room + 1e-12 && delivered[s] + need * h * e <= P.energyMaxKwh[s] + 1e-9) x = need;
+        else continue;
+      }
+      if (x <= 1e-12) continue;
+      kw[k] = p + x;
+      delivered[s] += x * h * e;
+      for (let n = node[s]; n >= 0; n = parent[n]) flow[n * T + t] += x;
+      siteRoom -= x;
+      if (siteRoom <= 1e-12) break;
+    }
+  }
+}
+
+/**
+ * Lower bound by relaxing every node limit: sessions then decouple, except through the site cost, which is convex;
+ * we only return a bound when the site cost is linear in EV power (no site load below zero, no baseline, no demand
+ * charge, no V2G), where each session's relaxed optimum is a fractional knapsack over its window.
+ * It is weak when limits bind; it is there to bound the gap on loosely constrained sites.
+ */
+function lowerBound(problem: PlanningProblem): number | null {
+  if (problem.baselineKw || problem.demandChargePerKw > 0) return null;
+  const T = problem.slotCount;
+  const h = problem.slotHours;
+  let base = 0;
+  for (let t = 0; t < T; t++) {
+    const load = problem.siteLoadKw ? problem.siteLoadKw[t] : 0;
+    if (load < 0) return null;
+    base += load * h * problem.importPricePerKwh[t];
+  }
+  for (let s = 0; s < problem.sessionCount; s++) if (problem.maxDischargeKw[s] > 0) return null;
+  const slotOrder = new Int32Array(T);
+  for (let t = 0; t < T; t++) slotOrder[t] = t;
+  const price = problem.importPricePerKwh;
+  slotOrder.sort((a, b) => price[a] - price[b] || a - b);
+  let bound = base;
+  for (let s = 0; s < problem.sessionCount; s++) {
+    const e = problem.chargeEfficiency[s];
+    const perSlot = problem.maxChargeKw[s] * h * e;
+    const slots = Math.max(0, problem.endSlot[s] - problem.firstSlot[s]);
+    const required = Math.min(problem.energyMinKwh[s], Math.min(slots * perSlot, problem.energyMaxKwh[s]));
+    let got = 0;
+    let cost = 0;
+    for (let i = 0; i < T && perSlot > 0; i++) {
+      const t = slotOrder[i];
+      if (t < problem.firstSlot[s] || t >= problem.endSlot[s]) continue;
+      const unit = price[t] / e;
+      const upTo = unit < problem.shortfallPenaltyPerKwh ? problem.energyTargetKwh[s] : required;
+      if (got >= upTo - 1e-12) break;
+      const x = Math.min(perSlot, upTo - got);
+      got += x;
+      cost += x * unit;
+    }
+    bound += cost + Math.max(0, problem.energyTargetKwh[s] - got) * problem.shortfallPenaltyPerKwh;
+  }
+  return bound;
+}
+
+/** Demand charge: the cost is convex in the peak, so search the root import cap and keep the best plan. */
+function withDemandCharge(problem: PlanningProblem, options: FastScheduleOptions): FastScheduleResult {
+  const T = problem.slotCount;
+  const st = createScheduleState(problem);
+  runPipeline(st, options);
+  let best = finish(st);
+  best = { ...best, sessionKw: best.sessionKw.slice() };
+  const baseUnmet = best.unmetRequiredSessions;
+  let hi = 0;
+  for (let t = 0; t < T; t++) hi = Math.max(hi, st.flowKw[t]);
+  let lo = 0;
+  const tryCap = (capKw: number): FastScheduleResult => {
+    st.rootCapKw = new Float64Array(T).fill(capKw);
+    resetState(st);
+    runPipeline(st, options);
+    const r = finish(st);
+    // A cap that costs required energy is not allowed: score it as infinitely dear.
+    if (r.unmetRequiredSessions > baseUnmet) return { ...r, costTotal: Number.POSITIVE_INFINITY };
+    return { ...r, sessionKw: r.sessionKw.slice() };
+  };
+  const phi = (Math.sqrt(5) - 1) / 2;
+  let x1 = hi - phi * (hi - lo);
+  let x2 = lo + phi * (hi - lo);
+  let f1 = tryCap(x1);
+  let f2 = tryCap(x2);
+  for (let i = 0; i < 12; i++) {
+    if (f1.costTotal <= f2.costTotal) {
+      hi = x2;
+      x2 = x1;
+      f2 = f1;
+      x1 = hi - phi * (hi - lo);
+      f1 = tryCap(x1);
+    } else {
+      lo = x1;
+      x1 = x2;
+      f1 = f2;
+      x2 = lo + phi * (hi - lo);
+      f2 = tryCap(x2);
+    }
+    for (const f of [f1, f2]) if (f.costTotal < best.costTotal) best = f;
+  }
+  return best;
+}

@@ -1,0 +1,522 @@
+import { effectiveNodeLimits, type PlanningProblem } from './planningProblem';
+
+const EPS = 1e-9;
+
+/**
+ * Mutable working state shared by the fast scheduler and incremental re-planning: the schedule, node flows and
+ * per-session delivered energy, kept consistent by `addKw`. Everything is typed arrays; nothing allocates per slot.
+ */
+export interface ScheduleState {
+  problem: PlanningProblem;
+  T: number;
+  S: number;
+  h: number;
+  /** Effective per node per slot limits (root net of load and reserve). */
+  importKw: Float64Array;
+  exportKw: Float64Array;
+  /** EV flow through each node per slot, `[n * T + t]`. */
+  flowKw: Float64Array;
+  /** The schedule, `[s * T + t]`. */
+  kw: Float64Array;
+  /** Battery kWh delivered so far by the schedule. */
+  deliveredKwh: Float64Array;
+  /** Energy each session must get (min, capped by what it reaches alone). */
+  requiredKwh: Float64Array;
+  /** Slots sorted by import price (ties by index). */
+  slotOrder: Int32Array;
+  /** Optional extra cap on the root import per slot (demand-charge search). */
+  rootCapKw: Float64Array | null;
+  /** Sessions in DFS order of their EVSE, and each node's range `[nodeLo, nodeHi)` in it. */
+  dfsSessions: Int32Array;
+  nodeLo: Int32Array;
+  nodeHi: Int32Array;
+  /** Scratch SoC trajectory for one session. */
+  socScratch: Float64Array;
+}
+
+export function createScheduleState(problem: PlanningProblem): ScheduleState {
+  const T = problem.slotCount;
+  const S = problem.sessionCount;
+  const N = problem.nodeCount;
+  const { importKw, exportKw } = effectiveNodeLimits(problem);
+  const requiredKwh = new Float64Array(S);
+  const h = problem.slotHours;
+  for (let s = 0; s < S; s++) {
+    const slots = Math.max(0, problem.endSlot[s] - problem.firstSlot[s]);
+    const reach = Math.min(
+      slots * problem.maxChargeKw[s] * h * problem.chargeEfficiency[s],
+      problem.energyMaxKwh[s],
+    );
+    requiredKwh[s] = Math.min(problem.energyMinKwh[s], reach);
+  }
+  const slotOrder = new Int32Array(T);
+  for (let t = 0; t < T; t++) slotOrder[t] = t;
+  const price = problem.importPricePerKwh;
+  slotOrder.sort((a, b) => price[a] - price[b] || a - b);
+
+  // DFS order of nodes (children lists from the parent array), sessions grouped by EVSE in that order.
+  const childCount = new Int32Array(N);
+  for (let n = 1; n < N; n++) if (problem.nodeParent[n] >= 0) childCount[problem.nodeParent[n]]++;
+  const childStart = new Int32Array(N + 1);
+  for (let n = 0; n < N; n++) childStart[n + 1] = childStart[n] + childCount[n];
+  const childFill = childStart.slice(0, N);
+  const children = new Int32Array(Math.max(0, N - 1));
+  for (let n = 0; n < N; n++) {
+    const parent = problem.nodeParent[n];
+    if (parent >= 0) children[childFill[parent]++] = n;
+  }
+  const sessionsAt = new Int32Array(N + 1);
+  for (let s = 0; s < S; s++) sessionsAt[problem.sessionNode[s] + 1]++;
+  for (let n = 0; n < N; n++) sessionsAt[n + 1] += sessionsAt[n];
+  const sessionFill = sessionsAt.slice(0, N);
+  const byNode = new Int32Array(S);
+  for (let s = 0; s < S; s++) byNode[sessionFill[problem.sessionNode[s]]++] = s;
+  const dfsSessions = new Int32Array(S);
+  const nodeLo = new Int32Array(N);
+  const nodeHi = new Int32Array(N);
+  let pos = 0;
+  const stack = new Int32Array(N * 2 + 2);
+  let sp = 0;
+  if (N > 0) {
+    stack[sp++] = 0;
+    stack[sp++] = 0;
+  }
+  // Iterative DFS: (node, state) with state 0 = enter, 1 = exit.
+  while (sp > 0) {
+    const state = stack[--sp];
+    const n = stack[--sp];
+    if (state === 1) {
+      nodeHi[n] = pos;
+      continue;
+    }
+    nodeLo[n] = pos;
+    for (let k = sessionsAt[n]; k < sessionsAt[n + 1]; k++) dfsSessions[pos++] = byNode[k];
+    stack[sp++] = n;
+    stack[sp++] = 1;
+    for (let c = childStart[n + 1] - 1; c >= childStart[n]; c--) {
+      stack[sp++] = children[c];
+      stack[sp++] = 0;
+    }
+  }
+
+  return {
+    problem,
+    T,
+    S,
+    h,
+    importKw,
+    exportKw,
+    flowKw: new Float64Array(N * T),
+    kw: new Float64Array(S * T),
+    deliveredKwh: new Float64Array(S),
+    requiredKwh,
+    slotOrder,
+    rootCapKw: null,
+    dfsSessions,
+    nodeLo,
+    nodeHi,
+    socScratch: new Float64Array(T + 1),
+  };
+}
+
+/** Battery kWh per kW in slot for a session at power p (p ≥ 0 charging rate, else discharging rate). */
+function rateAt(st: ScheduleState, s: number, p: number, up: boolean): number {
+  const P = st.problem;
+  // Increasing from exactly 0 charges; decreasing from exactly 0 discharges.
+  const charging = up ? p >= 0 : p > 0;
+  return charging ? st.h * P.chargeEfficiency[s] : st.h / P.dischargeEfficiency[s];
+}
+
+/** Changes session s in slot t by dKw, keeping flows and delivered energy consistent (crossing 0 handled). */
+export function addKw(st: ScheduleState, s: number, t: number, dKw: number): void {
+  if (dKw === 0) return;
+  const P = st.problem;
+  const k = s * st.T + t;
+  const before = st.kw[k];
+  const after = before + dKw;
+  st.kw[k] = after;
+  const h = st.h;
+  const etaC = P.chargeEfficiency[s];
+  const etaD = P.dischargeEfficiency[s];
+  const energy = (p: number) => (p >= 0 ? p * h * etaC : (p * h) / etaD);
+  st.deliveredKwh[s] += energy(after) - energy(before);
+  const T = st.T;
+  for (let n = P.sessionNode[s]; n >= 0; n = P.nodeParent[n]) st.flowKw[n * T + t] += dKw;
+}
+
+/** Largest increase of session s's power in slot t the node import limits allow. */
+export function importHeadroom(st: ScheduleState, s: number, t: number): number {
+  const P = st.problem;
+  const T = st.T;
+  let room = Number.POSITIVE_INFINITY;
+  for (let n = P.sessionNode[s]; n >= 0; n = P.nodeParent[n]) {
+    const r = st.importKw[n * T + t] - st.flowKw[n * T + t];
+    if (r < room) room = r;
+  }
+  if (st.rootCapKw) {
+    const r = st.rootCapKw[t] - st.flowKw[t];
+    if (r < room) room = r;
+  }
+  return room > 0 ? room : 0;
+}
+
+/** Largest decrease of session s's power in slot t the node export limits allow. */
+export function exportHeadroom(st: ScheduleState, s: number, t: number): number {
+  const P = st.problem;
+  const T = st.T;
+  let room = Number.POSITIVE_INFINITY;
+  for (let n = P.sessionNode[s]; n >= 0; n = P.nodeParent[n]) {
+    const r = st.exportKw[n * T + t] + st.flowKw[n * T + t];
+    if (r < room) room = r;
+  }
+  return room > 0 ? room : 0;
+}
+
+/** Site net power in slot t (load + EVs). */
+export function siteKw(st: ScheduleState, t: number): number {
+  return (st.problem.siteLoadKw ? st.problem.siteLoadKw[t] : 0) + st.flowKw[t];
+}
+
+/** Marginal site cost per kWh of raising site power at level P in slot t (right derivative). */
+export function slopeUp(problem: PlanningProblem, t: number, P: number): number {
+  let c = P >= 0 ? problem.importPricePerKwh[t] : problem.exportPricePerKwh[t];
+  if (problem.baselineKw)
+    c +=
+      P >= problem.baselineKw[t] ? problem.baselineDeviationCostPerKwh : -problem.baselineDeviationCostPerKwh;
+  return c;
+}
+
+/** Marginal site saving per kWh of lowering site power at level P in slot t (left derivative). */
+export function slopeDown(problem: PlanningProblem, t: number, P: number): number {
+  let c = P > 0 ? problem.importPricePerKwh[t] : problem.exportPricePerKwh[t];
+  if (problem.baselineKw)
+    c +=
+      P > problem.baselineKw[t] ? problem.baselineDeviationCostPerKwh : -problem.baselineDeviationCostPerKwh;
+  return c;
+}
+
+/** Distance from P up to the next kink of the site cost (∞ if none). */
+function kinkAbove(problem: PlanningProblem, t: number, P: number): number {
+  let d = Number.POSITIVE_INFINITY;
+  if (P < 0) d = -P;
+  if (problem.baselineKw && P < problem.baselineKw[t]) d = Math.min(d, problem.baselineKw[t] - P);
+  return d;
+}
+
+/** Distance from P down to the next kink of the site cost (∞ if none). */
+function kinkBelow(problem: PlanningProblem, t: number, P: number): number {
+  let d = Number.POSITIVE_INFINITY;
+  if (P > 0) d = P;
+  if (problem.baselineKw && P > problem.baselineKw[t]) d = Math.min(d, P - problem.baselineKw[t]);
+  return d;
+}
+
+/** Fills st.socScratch[t] with the SoC at the end of slot t (index t+1; [0] = start). */
+function socTrajectory(st: ScheduleState, s: number): void {
+  const P = st.problem;
+  const T = st.T;
+  const h = st.h;
+  const etaC = P.chargeEfficiency[s];
+  const etaD = P.dischargeEfficiency[s];
+  let soc = P.socKwh[s];
+  st.socScratch[0] = soc;
+  for (let t = 0; t < T; t++) {
+    const p = st.kw[s * T + t];
+    soc += p >= 0 ? p * h * etaC : (p * h) / etaD;
+    st.socScratch[t + 1] = soc;
+  }
+}
+
+/**
+ * Improvement by energy-neutral moves inside one session: lower power in a dear slot a, raise it in a cheap slot b
+ * by the same battery energy, while the marginal saving beats the marginal cost. Covers both load shifting and V2G
+ * arbitrage (a may go into discharge). Every step respects node limits, power bounds, the AC floor and (V2G) the
+ * SoC path. Returns the cost saved.
+ */
+export function improveSession(
+  st: ScheduleState,
+  s: number,
+  maxSteps: number,
+  quantumKwh = Number.POSITIVE_INFINITY,
+): number {
+  const P = st.problem;
+  const T = st.T;
+  const first = P.firstSlot[s];
+  const end = P.endSlot[s];
+  if (end - first < 2) return 0;
+  const row = s * T;
+  const pMax = P.maxChargeKw[s];
+  const dMax = P.maxDischargeKw[s];
+  const floor = P.minChargeKw[s];
+  const wear = P.wearCostPerKwh[s];
+  const h = st.h;
+  const v2g = dMax > 0;
+  const order = st.slotOrder;
+  const socLow = Math.min(P.socKwh[s], P.socMinKwh[s]);
+  const cap = P.capacityKwh[s];
+  let saved = 0;
+  let steps = 0;
+  let socValid = false;
+  // a: descending price; b: ascending price.
+  for (let ia = T - 1; ia >= 0 && steps < maxSteps; ia--) {
+    const a = order[ia];
+    if (a < first || a >= end) continue;
+    for (let ib = 0; ib < T && steps < maxSteps; ib++) {
+      const b = order[ib];
+      if (b === a || b < first || b >= end) continue;
+      const pa = st.kw[row + a];
+      if (!v2g && pa <= EPS) break;
+      if (v2g && pa <= -dMax + EPS) break;
+      steps++;
+      const pb = st.kw[row + b];
+      const Pa = siteKw(st, a);
+      const Pb = siteKw(st, b);
+      const ra = rateAt(st, s, pa, false);
+      const rb = rateAt(st, s, pb, true);
+      const valueA = (slopeDown(P, a, Pa) - (pa <= 0 ? wear : 0)) / ra;
+      const costB = (slopeUp(P, b, Pb) - (pb < 0 ? wear : 0)) / rb;
+      if (costB >= valueA - 1e-12) {
+        // b sorted by static price; once it passes a's, nothing cheaper follows — unless the site exports in b
+        // (then b costs only the export price), which V2G makes likely: V2G sessions scan on, up to maxSteps.
+        if (!v2g && P.importPricePerKwh[b] >= P.importPricePerKwh[a]) break;
+        continue;
+      }
+      // Step limits in kW at a (decrease) and b (increase), each within one linear piece.
+      let da = pa > 0 ? pa : pa + dMax;
+      da = Math.min(da, kinkBelow(P, a, Pa));
+      if (pa <= 0) da = Math.min(da, exportHeadroom(st, s, a));
+      else if (pa - da < 0) da = pa;
+      let db = pb < 0 ? -pb : pMax - pb;
+      db = Math.min(db, kinkAbove(P, b, Pb), importHeadroom(st, s, b));
+      if (floor > 0) {
+        // Keep p ∈ {0} ∪ [floor, max]: a lands on 0 or stays ≥ floor; b starts from ≥ floor or jumps to it.
+        if (pa > 0 && pa - da < floor - EPS && pa - da > EPS) da = pa - floor > EPS ? pa - floor : pa;
+        if (pb >= 0 && pb < floor - EPS && pb + db < floor - EPS) continue;
+      }
+      // Battery-neutral amount q (kWh).
+      let q = Math.min(da * ra, db * rb, quantumKwh);
+      if (floor > 0 && pb >= 0 && pb < floor - EPS && q / rb < floor - pb - EPS) continue;
+      if (floor > 0 && pa > 0 && pa - q / ra > EPS && pa - q / ra < floor - EPS) continue;
+      if (v2g) {
+        if (!socValid) {
+          socTrajectory(st, s);
+          socValid = true;
+        }
+        // b < a: SoC rises on [b, a); b > a: SoC falls on [a, b).
+        if (b < a) {
+          let hi = Number.NEGATIVE_INFINITY;
+          for (let t = b + 1; t <= a; t++) if (st.socScratch[t] > hi) hi = st.socScratch[t];
+          q = Math.min(q, cap - hi);
+        } else {
+          let lo = Number.POSITIVE_INFINITY;
+          for (let t = a + 1; t <= b; t++) if (st.socScratch[t] < lo) lo = st.socScratch[t];
+          q = Math.min(q, lo - socLow);
+        }
+      }
+      if (q <= 1e-9) continue;
+      addKw(st, s, a, -q / ra);
+      addKw(st, s, b, q / rb);
+      saved += q * (valueA - costB) * h;
+      socValid = false;
+    }
+  }
+  return saved;
+}
+
+/**
+ * Raises session s toward `wantKwh` delivered, cheapest slots first (static price order), within node limits,
+ * power bounds and the AC floor. Charge-only: raises discharge toward 0 before charging. Returns kWh still missing.
+ */
+export function fillSession(st: ScheduleState, s: number, wantKwh: number): number {
+  const P = st.problem;
+  const T = st.T;
+  const h = st.h;
+  const first = P.firstSlot[s];
+  const end = P.endSlot[s];
+  const row = s * T;
+  const pMax = P.maxChargeKw[s];
+  const floor = P.minChargeKw[s];
+  const etaC = P.chargeEfficiency[s];
+  for (let i = 0; i < T; i++) {
+    const missing = wantKwh - st.deliveredKwh[s];
+    if (missing <= 1e-9) return 0;
+    const t = st.slotOrder[i];
+    if (t < first || t >= end) continue;
+    const p = st.kw[row + t];
+    const head = importHeadroom(st, s, t);
+    if (p < 0) {
+      const x = Math.min(-p, head, (missing * P.dischargeEfficiency[s]) / h);
+      if (x > 0) addKw(st, s, t, x);
+      continue;
+    }
+    let x = Math.min(pMax - p, head, missing / (h * etaC));
+    if (floor > 0 && p + x < floor) {
+      // Round up to the floor when the limits and the energy maximum allow it, else skip this slot.
+      const need = floor - p;
+      if (
+        need <= Math.min(pMax - p, head) &&
+        st.deliveredKwh[s] + need * h * etaC <= P.energyMaxKwh[s] + 1e-9
+      )
+        x = need;
+      else continue;
+    }
+    if (x > 1e-12) addKw(st, s, t, x);
+  }
+  const missing = wantKwh - st.deliveredKwh[s];
+  return missing > 0 ? missing : 0;
+}
+
+/**
+ * Frees up to `needKw` of import in slot t at node n by lowering sessions below n that have energy above their
+ * own requirement (they lose optional energy, never required energy). Returns kW freed.
+ */
+export function freeImportAtNode(
+  st: ScheduleState,
+  n: number,
+  t: number,
+  needKw: number,
+  except: number,
+): number {
+  const P = st.problem;
+  const T = st.T;
+  const h = st.h;
+  let freed = 0;
+  for (let i = st.nodeLo[n]; i < st.nodeHi[n] && freed < needKw - 1e-12; i++) {
+    const r = st.dfsSessions[i];
+    if (r === except) continue;
+    const p = st.kw[r * T + t];
+    if (p <= 0) continue;
+    const spareKwh = st.deliveredKwh[r] - st.requiredKwh[r];
+    if (spareKwh <= 1e-9) continue;
+    let x = Math.min(p, needKw - freed, spareKwh / (h * P.chargeEfficiency[r]));
+    const floor = P.minChargeKw[r];
+    if (floor > 0 && p - x > 1e-9 && p - x < floor) {
+      if (p * h * P.chargeEfficiency[r] <= spareKwh + 1e-9) x = p;
+      else x = p - floor;
+    }
+    if (x <= 1e-12) continue;
+    addKw(st, r, t, -x);
+    freed += x;
+  }
+  return freed;
+}
+
+/** The node on s's path with the least import headroom in slot t. */
+export function bottleneckNode(st: ScheduleState, s: number, t: number): number {
+  const P = st.problem;
+  const T = st.T;
+  let best = -1;
+  let room = Number.POSITIVE_INFINITY;
+  for (let n = P.sessionNode[s]; n >= 0; n = P.nodeParent[n]) {
+    const r = st.importKw[n * T + t] - st.flowKw[n * T + t];
+    if (r < room) {
+      room = r;
+      best = n;
+    }
+  }
+  return best;
+}
+
+/**
+ * Makes sure session s gets its required energy if the limits allow it at all: first free headroom, then by taking
+ * optional energy from sessions sharing the bottleneck node. Returns kWh still missing (0 when met).
+ */
+export function repairRequired(st: ScheduleState, s: number): number {
+  const P = st.problem;
+  const T = st.T;
+  const h = st.h;
+  let missing = fillSession(st, s, st.requiredKwh[s]);
+  if (missing <= 1e-9) return 0;
+  const first = P.firstSlot[s];
+  const end = P.endSlot[s];
+  const etaC = P.chargeEfficiency[s];
+  for (let i = 0; i < T && missing > 1e-9; i++) {
+    const t = st.slotOrder[i];
+    if (t < first || t >= end) continue;
+    const p = st.kw[s * T + t];
+    const want = Math.min(P.maxChargeKw[s] - Math.max(p, 0), missing / (h * etaC));
+    if (want <= 1e-12) continue;
+    // Free capacity at each saturated node on the path, tightest first, a few rounds.
+    for (let round = 0; round < 4; round++) {
+      const head = importHeadroom(st, s, t);
+      if (head >= want - 1e-12) break;
+      const n = bottleneckNode(st, s, t);
+      if (n < 0 || freeImportAtNode(st, n, t, want - head, s) <= 1e-12) break;
+    }
+    missing = fillSession(st, s, st.requiredKwh[s]);
+  }
+  return missing;
+}
+
+/**
+ * Congestion repair by length-2 augmenting paths: session s is short of its target and slot t is full at node n;
+ * a charge-only session r below n moves δ from t to another slot t' where it has room, and s takes δ at t. Net gain
+ * per kW·h: penalty·η_s − price(t') (s's price at t replaces r's). Scans at most `budget` sessions per blocked slot.
+ * Returns kWh added to s.
+ */
+export function rescueShortfall(st: ScheduleState, s: number, budget: number): number {
+  const P = st.problem;
+  const T = st.T;
+  const h = st.h;
+  const etaS = P.chargeEfficiency[s];
+  const penalty = P.shortfallPenaltyPerKwh;
+  const first = P.firstSlot[s];
+  const end = P.endSlot[s];
+  const before = st.deliveredKwh[s];
+  for (let i = 0; i < T; i++) {
+    let missing = P.energyTargetKwh[s] - st.deliveredKwh[s];
+    if (missing <= 1e-9) break;
+    const t = st.slotOrder[i];
+    if (t < first || t >= end) continue;
+    if (P.importPricePerKwh[t] >= penalty * etaS) break;
+    const p = st.kw[s * T + t];
+    if (p < 0) continue;
+    let want = Math.min(P.maxChargeKw[s] - p, missing / (h * etaS));
+    if (P.minChargeKw[s] > 0) continue;
+    if (want <= 1e-12) continue;
+    const free = importHeadroom(st, s, t);
+    if (free > 1e-12) {
+      addKw(st, s, t, Math.min(free, want));
+      continue;
+    }
+    // Lowest saturated node on s's path; below it s still has room.
+    let n = -1;
+    let roomBelow = Number.POSITIVE_INFINITY;
+    for (let m = P.sessionNode[s]; m >= 0; m = P.nodeParent[m]) {
+      const r = st.importKw[m * T + t] - st.flowKw[m * T + t];
+      if (r <= 1e-12) {
+        n = m;
+        break;
+      }
+      if (r < roomBelow) roomBelow = r;
+    }
+    if (n < 0) continue;
+    want = Math.min(want, roomBelow);
+    const lo = st.nodeLo[n];
+    const span = st.nodeHi[n] - lo;
+    const startAt = (s * 7919 + t * 104729) % Math.max(1, span);
+    for (let k = 0; k < span && k < budget && want > 1e-12; k++) {
+      const r = st.dfsSessions[lo + ((startAt + k) % span)];
+      if (r === s || P.maxDischargeKw[r] > 0 || P.minChargeKw[r] > 0) continue;
+      const pr = st.kw[r * T + t];
+      if (pr <= 1e-12) continue;
+      // r's cheapest other slot with room.
+      for (let j = 0; j < T; j++) {
+        const t2 = st.slotOrder[j];
+        if (t2 === t || t2 < P.firstSlot[r] || t2 >= P.endSlot[r]) continue;
+        if (P.importPricePerKwh[t2] >= penalty * etaS) break;
+        const room = Math.min(P.maxChargeKw[r] - st.kw[r * T + t2], importHeadroom(st, r, t2));
+        if (room <= 1e-12) continue;
+        const d = Math.min(room, pr, want);
+        addKw(st, r, t, -d);
+        addKw(st, r, t2, d);
+        const got = Math.min(d, importHeadroom(st, s, t));
+        addKw(st, s, t, got);
+        want -= got;
+        missing -= got * h * etaS;
+        break;
+      }
+    }
+  }
+  return st.deliveredKwh[s] - before;
+}
