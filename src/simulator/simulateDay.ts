@@ -14,8 +14,12 @@ import { type SimulatedEvse, simulateTopology } from './simulatedTopology';
 export interface SimulationOptions {
   seed: number;
   siteId: string;
-  /** UTC ms; events are placed by UTC hour of day, so midnight gives the intended day shape. */
+  /**
+   * UTC ms. Sessions follow the UTC hour of day on every day of the run; the DSO, RM and
+   * frequency events are placed on the first day only, and dropped when the run misses them.
+   */
   startMs: number;
+  /** Default 24. */
   durationHours?: number;
   /** The demo uses at least 50; default 60. */
   evseCount?: number;
@@ -95,7 +99,7 @@ export function simulateDay(options: SimulationOptions): Simulation {
       source,
       siteId,
       tsMs,
-      schemaVersion: SCHEMA_VERSION as 1,
+      schemaVersion: SCHEMA_VERSION,
     };
   };
   const emit = (atMs: number, topic: InputTopic, message: unknown) => {
