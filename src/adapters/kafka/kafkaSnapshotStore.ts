@@ -42,8 +42,8 @@ export class KafkaSnapshotStore implements SnapshotStore {
     const admin = this.kafka.admin();
     try {
       await admin.connect();
-      const offsets = await admin.fetchTopicOffsets(this.inputTopic);
-      return offsets.length;
+      const { topics } = await admin.fetchTopicMetadata({ topics: [this.inputTopic] });
+      return topics[0]?.partitions.length ?? 0;
     } catch (error) {
       throw new EvflexError('EVFLEX_BROKER_UNAVAILABLE', `cannot read partitions of ${this.inputTopic}`, {
         cause: error,
@@ -82,8 +82,8 @@ export class KafkaSnapshotStore implements SnapshotStore {
     try {
       await admin.connect();
       const [snapshotOffsets, inputOffsets] = await Promise.all([
-        admin.fetchTopicOffsets(this.snapshotTopic),
-        admin.fetchTopicOffsets(this.inputTopic),
+        retried(() => admin.fetchTopicOffsets(this.snapshotTopic)),
+        retried(() => admin.fetchTopicOffsets(this.inputTopic)),
       ]);
       inputPartitionCount = inputOffsets.length;
       samePartitioning = inputPartitionCount === snapshotOffsets.length;
@@ -202,4 +202,16 @@ function parseSnapshot(value: string): SiteState | string {
   }
   const parsed = stateSnapshotMessageSchema.safeParse(json);
   return parsed.success ? parsed.data.state : parsed.error.message.slice(0, 500);
+}
+
+/** Leadership moves briefly after topic creation; kafkajs's admin does not retry ListOffsets for it. */
+async function retried<T>(task: () => Promise<T>, attempts = 20): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await task();
+    } catch (error) {
+      if (i >= attempts || (error as { retriable?: boolean }).retriable !== true) throw error;
+      await new Promise((r) => setTimeout(r, 100 * Math.min(i, 5)));
+    }
+  }
 }
