@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { AckMessage } from '../../../models/ack';
 import type { DeadLetterMessage } from '../../../models/deadLetter';
+import type { ErrorCode } from '../../../models/errorCode';
 import { createKafkaTopics } from '../../../src/adapters/kafka/createKafkaTopics';
 import { type KafkaService, startKafkaService } from '../../../src/cli/kafkaService';
 import type { EvflexConfig } from '../../../src/config/configSchema';
@@ -128,7 +129,7 @@ describe('evflex service on a real broker', () => {
       ]);
       await producer.send('dso.power-variation', [keyed(unauthorized), keyed(unknownNode), keyed(good)]);
 
-      const expected = [
+      const expected: ErrorCode[] = [
         'EVFLEX_MALFORMED_JSON',
         'EVFLEX_DUPLICATE_MESSAGE',
         'EVFLEX_STALE_MESSAGE',
