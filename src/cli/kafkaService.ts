@@ -125,7 +125,10 @@ export async function startKafkaService(
 
   await bus.start({
     onBatch: async (records) => {
-      await engine.handleBatch(skipApplied(records));
+      const fresh = skipApplied(records);
+      await engine.handleBatch(fresh);
+      // Marked only once applied: a checkpoint must never clear a site whose batch is still queued.
+      for (const r of fresh) if (r.key !== null) dirty.add(r.key);
     },
     onAssigned: (partitions) =>
       serialized(async () => {

@@ -39,6 +39,15 @@ describe('evflex demo on the embedded default', () => {
       expect(series.sitePowerKw[i]).toBeLessThanOrEqual(series.siteLimitKw[i] + 1e-6);
     }
     expect(summary.acks).toBeGreaterThanOrEqual(3);
+    // One of each kind of bad input was sent during the day; each was dead-lettered, nothing else was.
+    expect(summary.deadLettersByCode).toEqual({
+      EVFLEX_MALFORMED_JSON: 1,
+      EVFLEX_SCHEMA_INVALID: 1,
+      EVFLEX_UNKNOWN_SITE: 1,
+      EVFLEX_UNAUTHORIZED_SOURCE: 1,
+      EVFLEX_STALE_MESSAGE: 1,
+      EVFLEX_DUPLICATE_MESSAGE: 1,
+    });
   });
 
   it('`npm run demo -- --json` prints one JSON summary and writes report.json and report.html', () => {

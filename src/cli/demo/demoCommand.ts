@@ -1,9 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
-import { renderDemoSummary } from './renderDemoSummary';
+import { renderDemoReport } from '../../report/demoReport';
+import { summaryTable } from '../../report/summaryTable';
 import { runDemo } from './runDemo';
-import { writeDemoReport } from './writeDemoReport';
 
 export interface DemoCommandOptions {
   seed: number;
@@ -40,10 +40,12 @@ export async function demoCommand(opts: DemoCommandOptions): Promise<number> {
   const outDir = resolve(opts.out);
   mkdirSync(outDir, { recursive: true });
   const jsonPath = join(outDir, 'report.json');
-  const { setpointsJsonl: _omitted, ...reportData } = result;
-  writeFileSync(jsonPath, `${JSON.stringify(reportData)}\n`);
+  writeFileSync(
+    jsonPath,
+    `${JSON.stringify({ ...result.report, engine: result.summary, acks: result.acks })}\n`,
+  );
   const htmlPath = join(outDir, 'report.html');
-  writeFileSync(htmlPath, writeDemoReport(result));
+  writeFileSync(htmlPath, renderDemoReport(result.report));
   if (opts.json) {
     console.log(
       JSON.stringify({
@@ -54,7 +56,7 @@ export async function demoCommand(opts: DemoCommandOptions): Promise<number> {
       }),
     );
   } else {
-    console.log(renderDemoSummary(result.summary));
+    console.log(summaryTable(result.report));
     console.log(`\nsimulated ${opts.hours} h in ${wallS.toFixed(1)} s`);
     console.log(`report: ${jsonPath}`);
     console.log(`report: ${htmlPath}`);

@@ -32,6 +32,7 @@ export class EvPlant {
   readonly powerKwByEvse = new Map<string, number>();
   private reportCounter = 0;
   deliveredKwh = 0;
+  dischargedKwh = 0;
   requestedKwh = 0;
   sessionsSeen = 0;
   expiredSetpointMinutes = 0;
@@ -94,8 +95,9 @@ export class EvPlant {
       s.energyTargetKwh = Math.max(0, s.energyTargetKwh - storedKwh);
       s.energyMinKwh = Math.max(0, s.energyMinKwh - storedKwh);
       s.energyMaxKwh = Math.max(0, s.energyMaxKwh - storedKwh);
-      if (storedKwh > 0) this.deliveredKwh += storedKwh;
-      else this.deliveredKwh += storedKwh; // discharge counts against delivered energy
+      // Net energy into the batteries: V2G discharge counts against delivery.
+      this.deliveredKwh += storedKwh;
+      if (kw < 0) this.dischargedKwh += -kw * hours;
       this.powerKwByEvse.set(ev.evseId, kw);
       siteKw += kw;
     }

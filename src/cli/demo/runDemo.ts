@@ -11,7 +11,12 @@ import { nodeSums } from '../../core/nodeSums';
 import { emptySiteState } from '../../core/siteRuntime';
 import { buildTopologyIndex } from '../../core/topologyIndex';
 import { VirtualClock } from '../../core/virtualClock';
+import type { DemoReportData } from '../../report/demoReportData';
+import { downsampleMinMax } from '../../report/downsampleMinMax';
+import { simulatedBadInputs } from '../../simulator/badInputs';
+import { serializeInputs } from '../../simulator/serializeInputs';
 import { SIMULATION_SOURCES, simulateDay } from '../../simulator/simulateDay';
+import { simulationAcl } from '../../simulator/simulationAcl';
 import { compose } from '../compose';
 import { EvPlant } from './evPlant';
 
@@ -57,8 +62,8 @@ export interface DemoResult {
     solver: string;
   };
   series: DemoSeries;
-  socTrajectories: { sessionId: string; tsMs: number[]; socPct: number[] }[];
-  sessions: { sessionId: string; requestedKwh: number; deliveredKwh: number }[];
+  /** What report.json holds and report.html shows. */
+  report: DemoReportData;
   acks: unknown[];
   /** Every setpoint the engine emitted, in order (for determinism checks). */
   setpointsJsonl: string;
@@ -86,14 +91,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const config: EvflexConfig = parseConfig({
     instanceId: 'evflex-demo',
     planner: { solver: options.solver, replanIntervalS: 60 },
-    acl: [
-      { siteId: SITE_ID, topic: 'fleet.state', sources: [SIMULATION_SOURCES.csms] },
-      { siteId: SITE_ID, topic: 'fleet.meter', sources: [SIMULATION_SOURCES.csms] },
-      { siteId: SITE_ID, topic: 'grid.frequency', sources: [SIMULATION_SOURCES.meter] },
-      { siteId: SITE_ID, topic: 'dso.power-variation', sources: [SIMULATION_SOURCES.dso] },
-      { siteId: SITE_ID, topic: 'rm.signals', sources: [SIMULATION_SOURCES.fo] },
-    ],
+    acl: simulationAcl(SITE_ID, sim.sources),
   });
+  // The day's traffic, with one of each kind of bad input spread over it.
+  const raw = serializeInputs(
+    sim.inputs,
+    simulatedBadInputs(sim, { maxMessageAgeMs: config.ingress.maxMessageAgeS * 1000 }),
+  );
   const clock = new VirtualClock(DEMO_START_MS);
   const bus = new MemoryBus(clock, { keepOutputs: false });
   const { engine, planner } = await compose(config, { clock, bus, log: () => {} });
@@ -115,6 +119,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     }
   });
   bus.onOutput('acks', (record) => acks.push(JSON.parse(record.value)));
+  const deadLetterSamples: DemoReportData['deadLetterSamples'] = [];
+  bus.onOutput('deadletter', (record) => {
+    const d = JSON.parse(record.value) as { errorCode: string; originalTopic: string; reason: string };
+    deadLetterSamples.push({ errorCode: d.errorCode, topic: d.originalTopic, reason: d.reason });
+  });
+  const runStarted = performance.now();
   await engine.start();
 
   // Ground truth for checking the plant against every limit the DSO and FO asked for.
@@ -156,11 +166,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const nowMs = sim.startMs + minute * MINUTE_MS;
     clock.advanceTo(nowMs);
     // Everything the parties sent during the last minute arrives now, as one burst.
-    while (nextInput < sim.inputs.length && sim.inputs[nextInput].atMs <= nowMs) {
-      const input = sim.inputs[nextInput++];
-      const m = input.message as EvseStateMessage;
-      if (m.kind === 'evseState') plant.observeFleetMessage(m);
-      bus.produce(input.topic, input.key, JSON.stringify(input.message));
+    while (nextInput < raw.length && raw[nextInput].atMs <= nowMs) {
+      const input = raw[nextInput++];
+      if (input.topic === 'fleet.state' && input.expectedCode === undefined) {
+        const m = JSON.parse(input.value) as EvseStateMessage;
+        if (m.kind === 'evseState') plant.observeFleetMessage(m);
+      }
+      bus.produce(input.topic, input.key, input.value);
     }
     if (minute % 5 === 0) {
       for (const report of plant.progressReports(SITE_ID, nowMs))
@@ -201,39 +213,82 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   await engine.stop();
   const stats = engine.stats();
   const deadLetters = Object.values(stats.deadLetters).reduce((a, b) => a + b, 0);
-  return {
+  const summary: DemoResult['summary'] = {
+    seed: options.seed,
+    siteId: SITE_ID,
+    evses: index.evseIds.length,
+    sessions: plant.sessionsSeen,
+    energyRequestedKwh: round(plant.requestedKwh, 2),
+    energyDeliveredKwh: round(plant.deliveredKwh, 2),
+    peakKw: round(peakKw, 2),
+    siteLimitKw: sim.siteImportLimitKw,
+    limitViolations,
+    setpointSetViolations,
+    deadLetters,
+    deadLettersByCode: stats.deadLetters,
+    costEur: round(costEur, 2),
+    decisions: stats.decisions,
+    fallbacks: stats.fallbacks,
+    setpointMessages: stats.setpointMessages,
+    acks: stats.acks,
+    maxSolveMs: round(stats.maxSolveMs, 2),
+    expiredSetpointMinutes: round(plant.expiredSetpointMinutes, 1),
+    solver: planner.name,
+  };
+  const delivered = new Map(plant.finished.map((f) => [f.sessionId, f]));
+  const sessionRows = sim.sessions.map(({ evseId, session }) => ({
+    sessionId: session.sessionId,
+    evseId,
+    arrivalMs: session.arrivalMs,
+    departureMs: session.departureMs,
+    requestedKwh: round(session.energyTargetKwh, 3),
+    deliveredKwh: round(delivered.get(session.sessionId)?.deliveredKwh ?? 0, 3),
+    v2gAllowed: session.v2gAllowed,
+  }));
+  const v2g = new Map(sim.sessions.map(({ session }) => [session.sessionId, session.v2gAllowed]));
+  const frequency = downsampleMinMax(series.tsMs, series.frequencyHz, 2000);
+  const report: DemoReportData = {
+    title: 'evflex demo: one simulated day',
     summary: {
-      seed: options.seed,
       siteId: SITE_ID,
-      evses: index.evseIds.length,
+      seed: options.seed,
+      startMs: sim.startMs,
+      endMs: sim.endMs,
+      evseCount: index.evseIds.length,
       sessions: plant.sessionsSeen,
-      energyRequestedKwh: round(plant.requestedKwh, 2),
-      energyDeliveredKwh: round(plant.deliveredKwh, 2),
-      peakKw: round(peakKw, 2),
-      siteLimitKw: sim.siteImportLimitKw,
-      limitViolations,
-      setpointSetViolations,
-      deadLetters,
-      deadLettersByCode: stats.deadLetters,
-      costEur: round(costEur, 2),
-      decisions: stats.decisions,
+      energyRequestedKwh: summary.energyRequestedKwh,
+      energyDeliveredKwh: summary.energyDeliveredKwh,
+      energyDischargedKwh: round(plant.dischargedKwh, 2),
+      sessionsMet: sessionRows.filter((r) => r.deliveredKwh >= r.requestedKwh - 0.01).length,
+      peakKw: summary.peakKw,
+      siteLimitKw: summary.siteLimitKw,
+      limitViolations: limitViolations + setpointSetViolations,
+      deadLetters: stats.deadLetters,
+      costEur: summary.costEur,
+      plannerSolves: stats.decisions,
       fallbacks: stats.fallbacks,
+      inputMessages: raw.length,
       setpointMessages: stats.setpointMessages,
       acks: stats.acks,
-      maxSolveMs: round(stats.maxSolveMs, 2),
-      expiredSetpointMinutes: round(plant.expiredSetpointMinutes, 1),
-      solver: planner.name,
+      runMs: Math.round(performance.now() - runStarted),
     },
-    series,
-    socTrajectories: [...soc.values()],
-    sessions: plant.finished.map((s) => ({
-      sessionId: s.sessionId,
-      requestedKwh: round(s.requestedKwh, 3),
-      deliveredKwh: round(s.deliveredKwh, 3),
-    })),
-    acks,
-    setpointsJsonl: setpointLines.join('\n'),
+    sitePower: { tsMs: series.tsMs, sitePowerKw: series.sitePowerKw, siteLimitKw: series.siteLimitKw },
+    prices: {
+      tsMs: series.tsMs,
+      importPricePerKwh: series.importPricePerKwh,
+      exportPricePerKwh: series.exportPricePerKwh,
+      currency: prices?.currency ?? 'EUR',
+    },
+    socTrajectories: [...soc.values()].map((t) => ({ ...t, v2gAllowed: v2g.get(t.sessionId) })),
+    frequency: { tsMs: frequency.tsMs, hz: frequency.values },
+    sessions: sessionRows,
+    deadLetterSamples,
+    notes: [
+      `planner: ${planner.name}; setpoints valid ${config.setpoints.validityS} s, re-planned every ${config.planner.replanIntervalS} s`,
+      'the fleet plant follows setpoints, falls back to fallbackLimitKw when they expire, and reports progress every 5 min',
+    ],
   };
+  return { summary, series, report, acks, setpointsJsonl: setpointLines.join('\n') };
 }
 
 function round(value: number, digits: number): number {
