@@ -1,8 +1,9 @@
 import type { EvflexConfig } from '../config/configSchema';
+import { createMpcPlanner } from '../core/mpcPlanner';
 import { placeholderPlanner } from '../core/placeholderPlanner';
 import type { SitePlanner } from '../core/ports/sitePlanner';
 
-/** The planner the config asks for (the MPC planner over the fast scheduler once wired). */
-export function plannerFor(_config: EvflexConfig): SitePlanner {
-  return placeholderPlanner;
+/** The planner the config asks for: MPC over the fast scheduler, or the safe equal-share policy. */
+export function plannerFor(config: EvflexConfig): SitePlanner {
+  return config.planner.solver === 'fast' ? createMpcPlanner(config) : placeholderPlanner;
 }

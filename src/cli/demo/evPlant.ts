@@ -3,9 +3,9 @@ import { SCHEMA_VERSION } from '../../../models/messageHeader';
 import type { Session } from '../../../models/session';
 import type { EvseSetpoint, SetpointMessage } from '../../../models/setpoint';
 
-/** Charging and discharging efficiency of the on-board charger and battery (AC, typical). */
-const CHARGE_EFFICIENCY = 0.92;
-const DISCHARGE_EFFICIENCY = 0.92;
+/** Charger + battery efficiency, the same the planner assumes (optimizers/buildPlanningProblem defaults). */
+const CHARGE_EFFICIENCY = 0.95;
+const DISCHARGE_EFFICIENCY = 0.95;
 
 interface ConnectedEv {
   evseId: string;
