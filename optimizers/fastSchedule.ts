@@ -72,11 +72,23 @@ function finish(st: ScheduleState): FastScheduleResult {
 export function runPipeline(st: ScheduleState, options: FastScheduleOptions): void {
   const rounds = Math.max(1, options.greedyRounds ?? 2);
   const S = st.S;
+  const P = st.problem;
   const theta = initialTheta(st);
   let bestKw: Float64Array | null = null;
   let bestCost = Number.POSITIVE_INFINITY;
   for (let round = 0; round < rounds; round++) {
-    if (round > 0) resetState(st);
+    if (round > 0) {
+      // Only congested sites (sessions short of what they could take alone) get another round.
+      let congestedKwh = 0;
+      for (let s = 0; s < S; s++) {
+        const alone = Math.min(P.energyTargetKwh[s], reachableKwh(st, s));
+        if (st.deliveredKwh[s] < alone - 1e-6) congestedKwh += alone - st.deliveredKwh[s];
+      }
+      let targetKwh = 0;
+      for (let s = 0; s < S; s++) targetKwh += P.energyTargetKwh[s];
+      if (congestedKwh <= 0.02 * targetKwh) break;
+      resetState(st);
+    }
     if (round === 1) greedyEarliestDeadline(st);
     else {
       if (round > 1) reestimateTheta(st, theta);
@@ -88,10 +100,15 @@ export function runPipeline(st: ScheduleState, options: FastScheduleOptions): vo
     const cost = scheduleCost(st.problem, st.kw).costTotal;
     if (cost < bestCost - 1e-12) {
       bestCost = cost;
-      bestKw = st.kw.slice();
-    }
+      bestKw = round + 1 < rounds ? st.kw.slice() : null;
+    } else if (bestKw) loadSchedule(st, bestKw);
   }
-  if (bestKw && rounds > 1) loadSchedule(st, bestKw);
+}
+
+function reachableKwh(st: ScheduleState, s: number): number {
+  const P = st.problem;
+  const slots = Math.max(0, P.endSlot[s] - P.firstSlot[s]);
+  return Math.min(slots * P.maxChargeKw[s] * st.h * P.chargeEfficiency[s], P.energyMaxKwh[s]);
 }
 
 /** Length-2 augmenting paths for sessions short of their target (congested sites). */
@@ -107,7 +124,7 @@ export function rescueAll(st: ScheduleState, options: FastScheduleOptions): void
 }
 
 export function improveAll(st: ScheduleState, options: FastScheduleOptions): void {
-  const sweeps = options.improvementSweeps ?? 3;
+  const sweeps = options.improvementSweeps ?? 2;
   const maxSteps = options.maxStepsPerSession ?? 8 * st.T;
   // V2G moves compete for the slots where the site still imports (discharge there is worth the import price, not
   // the export price): small quanta in round-robin sweeps share those slots out, then full steps finish the job.
@@ -126,9 +143,16 @@ export function improveAll(st: ScheduleState, options: FastScheduleOptions): voi
         );
     if (saved <= 1e-9) break;
   }
+  // Later sweeps revisit only the sessions that still moved in the previous one.
+  const active = new Uint8Array(st.S).fill(1);
   for (let sweep = 0; sweep < sweeps; sweep++) {
     let saved = 0;
-    for (let s = 0; s < st.S; s++) saved += improveSession(st, s, maxSteps);
+    for (let s = 0; s < st.S; s++) {
+      if (active[s] === 0) continue;
+      const gain = improveSession(st, s, maxSteps);
+      active[s] = gain > 1e-9 ? 1 : 0;
+      saved += gain;
+    }
     if (saved <= 1e-9) break;
   }
 }
@@ -280,6 +304,17 @@ function greedy(st: ScheduleState, theta: Float64Array): void {
   const load = P.siteLoadKw;
   const rootCap = st.rootCapKw;
 
+  // Sessions present in each slot, in priority order (CSR), so a slot only visits its own sessions.
+  const slotStart = new Int32Array(T + 1);
+  for (let s = 0; s < S; s++) for (let t = first[s]; t < endSlot[s]; t++) slotStart[t + 1]++;
+  for (let t = 0; t < T; t++) slotStart[t + 1] += slotStart[t];
+  const fill = slotStart.slice(0, T);
+  const present = new Int32Array(slotStart[T]);
+  for (let i = 0; i < S; i++) {
+    const s = order[i];
+    for (let t = first[s]; t < endSlot[s]; t++) present[fill[t]++] = s;
+  }
+
   for (let pi = 0; pi < pieces; pi++) {
     const piece = pieceOrder[pi];
     const t = pieceSlot[piece];
@@ -290,9 +325,9 @@ function greedy(st: ScheduleState, theta: Float64Array): void {
     if (rootCap) siteRoom = Math.min(siteRoom, rootCap[t] - flow[t]);
     if (imp[t] - flow[t] < siteRoom) siteRoom = imp[t] - flow[t];
     if (siteRoom <= 1e-12) continue;
-    for (let i = 0; i < S; i++) {
-      const s = order[i];
-      if (t < first[s] || t >= endSlot[s]) continue;
+    const stop = slotStart[t + 1];
+    for (let i = slotStart[t]; i < stop; i++) {
+      const s = present[i];
       const e = eta[s];
       const want = (cost / e < penalty ? target[s] : required[s]) - delivered[s];
       if (want <= 1e-9) continue;

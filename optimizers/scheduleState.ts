@@ -32,6 +32,12 @@ export interface ScheduleState {
   nodeHi: Int32Array;
   /** Scratch SoC trajectory for one session. */
   socScratch: Float64Array;
+  /** Scratch slot lists and marginal values for one session. */
+  winScratch: Int32Array;
+  winScratchA: Int32Array;
+  winScratchB: Int32Array;
+  valScratch: Float64Array;
+  costScratch: Float64Array;
 }
 
 export function createScheduleState(problem: PlanningProblem): ScheduleState {
@@ -116,6 +122,11 @@ export function createScheduleState(problem: PlanningProblem): ScheduleState {
     nodeLo,
     nodeHi,
     socScratch: new Float64Array(T + 1),
+    winScratch: new Int32Array(T),
+    winScratchA: new Int32Array(T),
+    winScratchB: new Int32Array(T),
+    valScratch: new Float64Array(T),
+    costScratch: new Float64Array(T),
   };
 }
 
@@ -211,6 +222,20 @@ function kinkBelow(problem: PlanningProblem, t: number, P: number): number {
   return d;
 }
 
+/** Insertion sort of idx[0..n) by key[idx] ascending (n ≤ slots; no closures, no allocation). */
+function sortByKey(idx: Int32Array, n: number, key: Float64Array): void {
+  for (let i = 1; i < n; i++) {
+    const x = idx[i];
+    const k = key[x];
+    let j = i - 1;
+    while (j >= 0 && key[idx[j]] > k) {
+      idx[j + 1] = idx[j];
+      j--;
+    }
+    idx[j + 1] = x;
+  }
+}
+
 /** Fills st.socScratch[t] with the SoC at the end of slot t (index t+1; [0] = start). */
 function socTrajectory(st: ScheduleState, s: number): void {
   const P = st.problem;
@@ -257,18 +282,52 @@ export function improveSession(
   let saved = 0;
   let steps = 0;
   let socValid = false;
-  // a: descending price; b: ascending price.
-  for (let ia = T - 1; ia >= 0 && steps < maxSteps; ia--) {
-    const a = order[ia];
-    if (a < first || a >= end) continue;
-    for (let ib = 0; ib < T && steps < maxSteps; ib++) {
-      const b = order[ib];
-      if (b === a || b < first || b >= end) continue;
+  // Window slots in price order (scratch, no allocation).
+  const win = st.winScratch;
+  let W = 0;
+  for (let i = 0; i < T; i++) {
+    const t = order[i];
+    if (t >= first && t < end) win[W++] = t;
+  }
+  // a: descending value; b: ascending cost. Charge-only sessions use the static price order (the site rarely
+  // exports, so it bounds the search); V2G sessions sort their window by the current marginal values once per call
+  // and give up on an a after `perA` evaluations (SoC or limits block the rest).
+  const perA = v2g ? 24 : W;
+  const winA = st.winScratchA;
+  const winB = st.winScratchB;
+  if (v2g) {
+    const val = st.valScratch;
+    for (let i = 0; i < W; i++) {
+      const t = win[i];
+      const p = st.kw[row + t];
+      const Pt = siteKw(st, t);
+      val[t] = (slopeDown(P, t, Pt) - (p <= 0 ? wear : 0)) / rateAt(st, s, p, false);
+      st.costScratch[t] = (slopeUp(P, t, Pt) - (p < 0 ? wear : 0)) / rateAt(st, s, p, true);
+      winA[i] = t;
+      winB[i] = t;
+    }
+    sortByKey(winA, W, val);
+    sortByKey(winB, W, st.costScratch);
+  } else {
+    for (let i = 0; i < W; i++) {
+      winA[i] = win[i];
+      winB[i] = win[i];
+    }
+  }
+  for (let ia = W - 1; ia >= 0 && steps < maxSteps; ia--) {
+    const a = winA[ia];
+    let tried = 0;
+    for (let ib = 0; ib < W && steps < maxSteps && tried < perA; ib++) {
+      const b = winB[ib];
+      if (b === a) continue;
       const pa = st.kw[row + a];
       if (!v2g && pa <= EPS) break;
       if (v2g && pa <= -dMax + EPS) break;
-      steps++;
       const pb = st.kw[row + b];
+      if (pb >= pMax - EPS) continue;
+      if (!v2g && P.importPricePerKwh[b] >= P.importPricePerKwh[a]) break;
+      steps++;
+      tried++;
       const Pa = siteKw(st, a);
       const Pb = siteKw(st, b);
       const ra = rateAt(st, s, pa, false);
@@ -276,9 +335,7 @@ export function improveSession(
       const valueA = (slopeDown(P, a, Pa) - (pa <= 0 ? wear : 0)) / ra;
       const costB = (slopeUp(P, b, Pb) - (pb < 0 ? wear : 0)) / rb;
       if (costB >= valueA - 1e-12) {
-        // b sorted by static price; once it passes a's, nothing cheaper follows — unless the site exports in b
-        // (then b costs only the export price), which V2G makes likely: V2G sessions scan on, up to maxSteps.
-        if (!v2g && P.importPricePerKwh[b] >= P.importPricePerKwh[a]) break;
+        if (v2g) break;
         continue;
       }
       // Step limits in kW at a (decrease) and b (increase), each within one linear piece.
