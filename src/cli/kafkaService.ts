@@ -105,9 +105,6 @@ export async function startKafkaService(
       const ids = [...dirty].filter((id) => engine.sites().has(id));
       dirty.clear();
       if (ids.length > 0) await bus.publish(engine.snapshotRecords(ids));
-      log(
-        `DEBUG checkpoint ${ids.length} sites, commit ${JSON.stringify([...captured.positions].map(([t, m]) => [t, [...m]]))} epoch=${captured.epoch}`,
-      );
       await bus.commitPositions(captured);
     });
 
@@ -129,9 +126,6 @@ export async function startKafkaService(
   await bus.start({
     onBatch: async (records) => {
       const fresh = skipApplied(records);
-      log(
-        `DEBUG batch ${records[0]?.topic}:${records[0]?.partition} ${records[0]?.offset}..${records[records.length - 1]?.offset} fresh=${fresh.length}`,
-      );
       await engine.handleBatch(fresh);
       // Marked only once applied: a checkpoint must never clear a site whose batch is still queued.
       for (const r of fresh) if (r.key !== null) dirty.add(r.key);
@@ -149,10 +143,6 @@ export async function startKafkaService(
           }
         }
         engine.restore(restored);
-        for (const st of restored)
-          log(
-            `DEBUG restored ${st.siteId} ${JSON.stringify(st.inputOffsets)} ids=${st.recentMessageIds.length}`,
-          );
         // The engine may hold sites it does not own (seeded from config): drop them unsnapshotted.
         const foreign = [...engine.sites().keys()].filter((id) => !ownsSite(id));
         if (foreign.length > 0) engine.release(foreign);

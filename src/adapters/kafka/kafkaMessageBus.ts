@@ -297,14 +297,19 @@ export class KafkaMessageBus implements MessageBus {
       await (this.handlers as BusHandlers).onBatch(records);
     }
     resolveOffset(last);
-    await commitOffsetsIfNecessary({
-      topics: [
-        {
-          topic: batch.topic,
-          partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }],
-        },
-      ],
-    });
+    const next = (BigInt(last) + 1n).toString();
+    if (this.options.commitMode === 'checkpoint') {
+      let byPartition = this.handled.get(batch.topic);
+      if (!byPartition) {
+        byPartition = new Map();
+        this.handled.set(batch.topic, byPartition);
+      }
+      byPartition.set(batch.partition, next);
+    } else {
+      await commitOffsetsIfNecessary({
+        topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }],
+      });
+    }
     try {
       await heartbeat();
     } catch (error) {
