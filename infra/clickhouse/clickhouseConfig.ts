@@ -16,7 +16,7 @@ export function renderClickHouseConfig({ dataDir, httpPort, tcpPort }: ClickHous
   return `<?xml version="1.0"?>
 <yandex>
   <logger>
-    <level>warning</level>
+    <level>information</level>
     <log>${join(dataDir, 'logs', 'clickhouse-server.log')}</log>
     <errorlog>${join(dataDir, 'logs', 'clickhouse-server.err.log')}</errorlog>
     <size>100M</size>

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { createClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import type { FrequencyResponseParams } from '../adapters/clickhouse/evaluateFrequencyResponse';
 import { loadTelemetryReport, type TelemetryReport } from '../adapters/clickhouse/loadTelemetryReport';
 import { EvflexError } from '../core/evflexError';
@@ -44,6 +44,8 @@ export async function runReportCommand(
     username: opts.username ?? 'default',
     password: opts.password ?? '',
     application: 'evflex-report',
+    // Failures surface as EvflexError with the server's message; no second copy in the log.
+    log: { level: ClickHouseLogLevel.OFF },
   });
   try {
     const report = await loadTelemetryReport(client, {

@@ -191,6 +191,9 @@ function frequencySection(report: TelemetryReport): string {
         yLabel: 'Hz',
         xIsTimeMs: true,
         height: 200,
+        // Frame the deviation, not 0 Hz: a 200 mHz event must be visible.
+        yMin: Math.floor((Math.min(e.minHz, p.nominalHz) - 0.02) * 100) / 100,
+        yMax: Math.ceil((Math.max(e.maxHz, p.nominalHz) + 0.02) * 100) / 100,
         series: [{ name: 'frequency (Hz, 1 s mean)', xs, ys: e.seconds.map((s) => s.hz), color: '#2ca02c' }],
       })
     );

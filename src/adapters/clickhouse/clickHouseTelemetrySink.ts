@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { type ClickHouseClient, ClickHouseError, createClient } from '@clickhouse/client';
+import { type ClickHouseClient, ClickHouseError, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { EvflexError } from '../../core/evflexError';
 import type {
   TelemetryRow,
@@ -117,6 +117,8 @@ export function createClickHouseTelemetrySink(opts: ClickHouseTelemetrySinkOptio
       max_open_connections: maxInFlight + 2,
       application: 'evflex',
       compression: { request: false, response: false },
+      // The sink logs outages itself, once per episode; the client would log every failed insert.
+      log: { level: ClickHouseLogLevel.OFF },
     });
 
   const queues = new Map<TelemetryTable, TableQueue>();

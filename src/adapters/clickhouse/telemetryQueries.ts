@@ -112,9 +112,9 @@ export async function queryPowerBuckets(
     )
     .join(' OR ');
   const step = sqlUInt(bucketMs);
-  const raw = await rows<{ siteId: string; evseId: string; tMs: string | number; powerKw: number }>(
+  const raw = await rows<{ siteId: string; evseId: string; tMs: string | number; meanKw: number }>(
     client,
-    `SELECT siteId, evseId, intDiv(tsMs, ${step}) * ${step} AS tMs, avg(powerKw) AS powerKw
+    `SELECT siteId, evseId, intDiv(tsMs, ${step}) * ${step} AS tMs, avg(powerKw) AS meanKw
      FROM ${db}.meter_values
      WHERE (${where}) AND isFinite(powerKw)
      GROUP BY siteId, evseId, tMs
@@ -127,7 +127,7 @@ export async function queryPowerBuckets(
       list = [];
       out.set(key, list);
     }
-    list.push({ tMs: Number(r.tMs), value: Number(r.powerKw) });
+    list.push({ tMs: Number(r.tMs), value: Number(r.meanKw) });
   }
   return out;
 }
@@ -139,9 +139,9 @@ export async function queryFrequencySeconds(
   range: TimeRange,
 ): Promise<Map<string, TimedValue[]>> {
   const db = assertIdentifier(database);
-  const raw = await rows<{ siteId: string; tMs: string | number; hz: number }>(
+  const raw = await rows<{ siteId: string; tMs: string | number; meanHz: number }>(
     client,
-    `SELECT siteId, intDiv(tsMs, 1000) * 1000 AS tMs, avg(hz) AS hz
+    `SELECT siteId, intDiv(tsMs, 1000) * 1000 AS tMs, avg(hz) AS meanHz
      FROM ${db}.frequency
      WHERE tsMs >= ${sqlUInt(range.fromMs)} AND tsMs < ${sqlUInt(range.toMs)} AND isFinite(hz)
      GROUP BY siteId, tMs
@@ -154,7 +154,7 @@ export async function queryFrequencySeconds(
       list = [];
       out.set(r.siteId, list);
     }
-    list.push({ tMs: Number(r.tMs), value: Number(r.hz) });
+    list.push({ tMs: Number(r.tMs), value: Number(r.meanHz) });
   }
   return out;
 }
