@@ -1,0 +1,94 @@
+/**
+ * A ClickHouse server for people: `npx tsx infra/clickhouse/clickhouse.ts start [--port 8123]
+ * [--fresh]` prints the url and leaves the server running on 127.0.0.1 with its data in
+ * `.cache/clickhouse/data` (kept across restarts; `--fresh` wipes it); `... stop` stops it by
+ * the pid recorded in `.cache/clickhouse/current.json`; `... status` tells whether it is up.
+ */
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pingClickHouse, startClickHouse, stopClickHouseByPid } from './clickhouseServer';
+
+interface CurrentServer {
+  url: string;
+  pid: number;
+  dataDir: string;
+}
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const cacheDir = join(repoRoot, '.cache', 'clickhouse');
+const currentFile = join(cacheDir, 'current.json');
+const dataDir = join(cacheDir, 'data');
+
+function readCurrent(): CurrentServer | null {
+  if (!existsSync(currentFile)) return null;
+  return JSON.parse(readFileSync(currentFile, 'utf8')) as CurrentServer;
+}
+
+/** Alive and still our server: a recycled pid must never be signalled. */
+function isOurServer(server: CurrentServer): boolean {
+  try {
+    const cmdline = readFileSync(`/proc/${server.pid}/cmdline`, 'utf8');
+    return cmdline.includes(join(server.dataDir, 'config.xml'));
+  } catch {
+    return false;
+  }
+}
+
+function option(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  const current = readCurrent();
+  switch (command) {
+    case 'start': {
+      if (current && isOurServer(current)) {
+        process.stdout.write(`already running: ${current.url} (pid ${current.pid})\n`);
+        return 0;
+      }
+      if (args.includes('--fresh')) rmSync(dataDir, { recursive: true, force: true });
+      await mkdir(dataDir, { recursive: true });
+      const port = option(args, '--port');
+      const server = await startClickHouse({
+        dataDir,
+        keepData: true,
+        detached: true,
+        httpPort: port ? Number(port) : undefined,
+        log: (line) => process.stderr.write(`${line}\n`),
+      });
+      const record: CurrentServer = { url: server.url, pid: server.pid, dataDir };
+      await writeFile(currentFile, `${JSON.stringify(record, null, 2)}\n`);
+      process.stdout.write(`${server.url}\n`);
+      process.stderr.write(`clickhouse-server pid ${server.pid}, data in ${dataDir}; stop with: npx tsx infra/clickhouse/clickhouse.ts stop\n`);
+      return 0;
+    }
+    case 'stop': {
+      if (!current || !isOurServer(current)) {
+        process.stdout.write('not running\n');
+        await rm(currentFile, { force: true });
+        return 0;
+      }
+      await stopClickHouseByPid(current.pid);
+      await rm(currentFile, { force: true });
+      process.stdout.write(`stopped pid ${current.pid}\n`);
+      return 0;
+    }
+    case 'status': {
+      if (current && isOurServer(current) && (await pingClickHouse(current.url))) {
+        process.stdout.write(`running: ${current.url} (pid ${current.pid})\n`);
+        return 0;
+      }
+      process.stdout.write('not running\n');
+      return 1;
+    }
+    default:
+      process.stderr.write('usage: npx tsx infra/clickhouse/clickhouse.ts start [--port N] [--fresh] | stop | status\n');
+      return 2;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
