@@ -124,7 +124,7 @@ export function rescueAll(st: ScheduleState, options: FastScheduleOptions): void
 }
 
 export function improveAll(st: ScheduleState, options: FastScheduleOptions): void {
-  const sweeps = options.improvementSweeps ?? 2;
+  const sweeps = options.improvementSweeps ?? 1;
   const maxSteps = options.maxStepsPerSession ?? 8 * st.T;
   // V2G moves compete for the slots where the site still imports (discharge there is worth the import price, not
   // the export price): small quanta in round-robin sweeps share those slots out, then full steps finish the job.

@@ -149,8 +149,9 @@ export function addKw(st: ScheduleState, s: number, t: number, dKw: number): voi
   const h = st.h;
   const etaC = P.chargeEfficiency[s];
   const etaD = P.dischargeEfficiency[s];
-  const energy = (p: number) => (p >= 0 ? p * h * etaC : (p * h) / etaD);
-  st.deliveredKwh[s] += energy(after) - energy(before);
+  const eAfter = after >= 0 ? after * h * etaC : (after * h) / etaD;
+  const eBefore = before >= 0 ? before * h * etaC : (before * h) / etaD;
+  st.deliveredKwh[s] += eAfter - eBefore;
   const T = st.T;
   for (let n = P.sessionNode[s]; n >= 0; n = P.nodeParent[n]) st.flowKw[n * T + t] += dKw;
 }
@@ -384,7 +385,12 @@ export function improveSession(
  * Raises session s toward `wantKwh` delivered, cheapest slots first (static price order), within node limits,
  * power bounds and the AC floor. Charge-only: raises discharge toward 0 before charging. Returns kWh still missing.
  */
-export function fillSession(st: ScheduleState, s: number, wantKwh: number): number {
+export function fillSession(
+  st: ScheduleState,
+  s: number,
+  wantKwh: number,
+  maxUnitCost = Number.POSITIVE_INFINITY,
+): number {
   const P = st.problem;
   const T = st.T;
   const h = st.h;
@@ -399,6 +405,7 @@ export function fillSession(st: ScheduleState, s: number, wantKwh: number): numb
     if (missing <= 1e-9) return 0;
     const t = st.slotOrder[i];
     if (t < first || t >= end) continue;
+    if (P.importPricePerKwh[t] / etaC >= maxUnitCost) break;
     const p = st.kw[row + t];
     const head = importHeadroom(st, s, t);
     if (p < 0) {
@@ -440,7 +447,8 @@ export function freeImportAtNode(
   let freed = 0;
   for (let i = st.nodeLo[n]; i < st.nodeHi[n] && freed < needKw - 1e-12; i++) {
     const r = st.dfsSessions[i];
-    if (r === except) continue;
+    // V2G sessions keep their charging: lowering it could break the SoC path of a later discharge.
+    if (r === except || P.maxDischargeKw[r] > 0) continue;
     const p = st.kw[r * T + t];
     if (p <= 0) continue;
     const spareKwh = st.deliveredKwh[r] - st.requiredKwh[r];
