@@ -79,6 +79,7 @@ export class KafkaMessageBus implements MessageBus {
   private consumer: Consumer | null = null;
   private handlers: KafkaBusHandlers | null = null;
   private owned: number[] = [];
+  private memberId: string | null = null;
   /** Bumped on every (re)assignment; positions captured under an older one are not committed. */
   private assignmentEpoch = 0;
   private readonly handled: InputPositions = new Map();
@@ -194,7 +195,10 @@ export class KafkaMessageBus implements MessageBus {
       const partitions = new Set<number>();
       for (const topic of this.names.inputs)
         for (const p of payload.memberAssignment[topic] ?? []) partitions.add(p);
-      this.assign([...partitions].sort((a, b) => a - b));
+      this.assign(
+        [...partitions].sort((a, b) => a - b),
+        payload.memberId,
+      );
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       if (!payload.restart) this.fail(payload.error);
@@ -336,7 +340,18 @@ export class KafkaMessageBus implements MessageBus {
     }, 'onRevoked');
   }
 
-  private assign(partitions: number[]): void {
+  private assign(partitions: number[], memberId: string): void {
+    // kafkajs re-runs join+sync when a step after it fails (e.g. ListOffsets while leadership
+    // settles after topic creation). Same member, same partitions, no revocation in between:
+    // nothing changed hands, so the hooks are not called again.
+    const sameMember = memberId === this.memberId;
+    this.memberId = memberId;
+    if (
+      sameMember &&
+      partitions.length === this.owned.length &&
+      partitions.every((p, i) => p === this.owned[i])
+    )
+      return;
     // Normally everything was revoked before the re-join. Partitions still held here were taken
     // without notice (session expired): others may have processed them meanwhile, so they are
     // dropped unsnapshotted and, if handed back, reloaded like any gained partition.

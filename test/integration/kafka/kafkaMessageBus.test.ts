@@ -201,7 +201,7 @@ describe('Kafka message bus against a real broker', () => {
       }
       for (const site of sites) expect(owner.get(site)?.size, site).toBe(1);
       expect(new Set([...owner.values()].map((s) => [...s][0])).size).toBe(2);
-      expect(assignedB.flat().length).toBe(3);
+      expect(assignedB.flat().length, JSON.stringify(assignedB)).toBe(3);
     } finally {
       await busB.stop();
       await busA.stop();
