@@ -1,6 +1,7 @@
 import { INPUT_TOPICS, OUTPUT_TOPICS, type TopicName } from '../../../models/topics';
 import type { EvflexConfig } from '../../config/configSchema';
 import { EvflexError } from '../../core/evflexError';
+import { awaitTopicLeaders } from './awaitTopicLeaders';
 import { kafkaClient } from './kafkaClient';
 import { kafkaTopicNames } from './kafkaTopicNames';
 
@@ -41,7 +42,7 @@ export async function createKafkaTopics(config: EvflexConfig): Promise<TopicCrea
     const missing = wanted.filter((t) => !existingTopics.has(t.topic));
     if (missing.length > 0) {
       await admin.createTopics({
-        waitForLeaders: true,
+        waitForLeaders: false,
         topics: missing.map(({ logical, topic }) => ({
           topic,
           numPartitions: kafka.partitions,
@@ -53,6 +54,10 @@ export async function createKafkaTopics(config: EvflexConfig): Promise<TopicCrea
         })),
       });
     }
+    await awaitTopicLeaders(
+      admin,
+      wanted.map((t) => t.topic),
+    );
     return {
       created: missing.map((t) => t.topic),
       existing: wanted.filter((t) => existingTopics.has(t.topic)).map((t) => t.topic),

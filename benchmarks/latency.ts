@@ -1,0 +1,466 @@
+/**
+ * Latency and ingest benchmark against a real Kafka broker (started here with startKafka,
+ * unless --brokers is given).
+ *
+ * Per size (1, 100, 1,000 sites of 50 EVSEs), with fresh topics and a fresh engine:
+ *  - ingest: every site's topology and 50 EV arrivals are produced first; then the engine
+ *    (the same service `evflex run --kafka` runs) joins and the clock runs until it has
+ *    applied them all and published what they caused → `ingestMsgsPerS`. A bare kafkajs
+ *    consumer reading the same records in a fresh group gives `baselineIngestMsgsPerS`.
+ *  - latency: a DSO power variation lowering a site's import limit is produced, and the clock
+ *    runs until a separate consumer (as a CSMS would run) holds that site's complete setpoint
+ *    set (every station's message of the decision, `setSize` of them), one variation at a
+ *    time, round-robin over the sites → `p50Ms`, `p99Ms`, `maxMs`.
+ *  - baseline: the same path without the engine — produce → a bare kafkajs consumer that
+ *    re-produces each record (acks = all, then commits) → the separate consumer; two hops like
+ *    the engine's path → `baselineP50Ms`, `baselineP99Ms`.
+ *
+ *   npm run bench:latency -- [--json] [--sizes 1,100,1000] [--evses 50] [--samples 200]
+ *                            [--version 3.9.2] [--brokers 127.0.0.1:9092]
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { type Consumer, type Kafka, Partitioners, type Producer } from 'kafkajs';
+import { startKafka } from '../infra/kafka/kafkaServer';
+import type { AckMessage } from '../models/ack';
+import type { EvseStateMessage, TopologyMessage } from '../models/fleetState';
+import type { PowerVariationMessage } from '../models/powerVariation';
+import type { SetpointMessage } from '../models/setpoint';
+import type { SiteTopology } from '../models/topology';
+import { awaitTopicLeaders } from '../src/adapters/kafka/awaitTopicLeaders';
+import { createKafkaTopics } from '../src/adapters/kafka/createKafkaTopics';
+import { kafkaClient } from '../src/adapters/kafka/kafkaClient';
+import { startKafkaService } from '../src/cli/kafkaService';
+import type { EvflexConfig } from '../src/config/configSchema';
+import { parseConfig } from '../src/config/loadConfig';
+
+const { values: args } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    sizes: { type: 'string', default: '1,100,1000' },
+    evses: { type: 'string', default: '50' },
+    samples: { type: 'string', default: '200' },
+    version: { type: 'string' },
+    brokers: { type: 'string' },
+    partitions: { type: 'string', default: '12' },
+  },
+});
+const sizes = args.sizes.split(',').map(Number);
+const evsesPerSite = Number(args.evses);
+const minSamples = Number(args.samples);
+const say = (line: string) => {
+  if (!args.json) console.error(line);
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitUntil(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setImmediate(r));
+    await sleep(1);
+  }
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i] as number;
+}
+
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
+// ---------------------------------------------------------------- fixtures (one site = 50 EVSEs)
+
+const STATION_EVSES = 2;
+
+function siteTopology(siteId: string): SiteTopology {
+  const nodes: SiteTopology['nodes'] = [
+    { nodeId: siteId, kind: 'site', parentId: null, importLimitKw: evsesPerSite * 12, exportLimitKw: 0 },
+  ];
+  for (let s = 0; s < Math.ceil(evsesPerSite / STATION_EVSES); s++) {
+    const stationId = `${siteId}-CS${s}`;
+    nodes.push({ nodeId: stationId, kind: 'station', parentId: siteId, importLimitKw: 44, exportLimitKw: 0 });
+    for (let e = 0; e < STATION_EVSES && s * STATION_EVSES + e < evsesPerSite; e++) {
+      nodes.push({
+        nodeId: `${stationId}-E${e}`,
+        kind: 'evse',
+        parentId: stationId,
+        importLimitKw: 22,
+        exportLimitKw: 0,
+      });
+    }
+  }
+  return { siteId, nodes };
+}
+
+const header = (siteId: string, source: string, tsMs: number) => ({
+  messageId: randomUUID(),
+  source,
+  siteId,
+  tsMs,
+  schemaVersion: 1 as const,
+});
+
+function fleetMessages(siteId: string, nowMs: number): string[] {
+  const topology = siteTopology(siteId);
+  const out: string[] = [
+    JSON.stringify({
+      ...header(siteId, 'csms', nowMs),
+      kind: 'topology',
+      topology,
+    } satisfies TopologyMessage),
+  ];
+  for (const node of topology.nodes) {
+    if (node.kind !== 'evse') continue;
+    const message: EvseStateMessage = {
+      ...header(siteId, 'csms', nowMs),
+      kind: 'evseState',
+      stationId: node.parentId as string,
+      evseId: node.nodeId,
+      status: 'occupied',
+      session: {
+        sessionId: `${node.nodeId}-s1`,
+        arrivalMs: nowMs - 600_000,
+        departureMs: nowMs + 6 * 3600_000,
+        energyTargetKwh: 40,
+        energyMinKwh: 10,
+        energyMaxKwh: 60,
+        socPct: 30,
+        batteryCapacityKwh: 77,
+        maxChargeKw: 11,
+        minChargeKw: 0,
+        maxDischargeKw: 0,
+        v2gAllowed: false,
+        minSocReservePct: 20,
+        controlMode: 'scheduled',
+      },
+    };
+    out.push(JSON.stringify(message));
+  }
+  return out;
+}
+
+function powerVariation(siteId: string, importLimitKw: number, nowMs: number): PowerVariationMessage {
+  return {
+    ...header(siteId, 'dso', nowMs),
+    kind: 'powerVariation',
+    variationId: `v-${randomUUID()}`,
+    nodeId: siteId,
+    mode: 'absolute',
+    importLimitKw,
+    startMs: nowMs - 1_000,
+    endMs: nowMs + 600_000,
+    priority: 5,
+    mandatory: true,
+    guaranteedMinKwPerDevice: 0,
+  };
+}
+
+// ---------------------------------------------------------------- kafka helpers
+
+async function produceAll(producer: Producer, topic: string, messages: { key: string; value: string }[]) {
+  for (let i = 0; i < messages.length; i += 5_000) {
+    await producer.send({ topic, messages: messages.slice(i, i + 5_000), acks: -1 });
+  }
+}
+
+/** Bare kafkajs consumer: time from joining to having read `expected` records. */
+async function bareIngest(kafka: Kafka, topic: string, expected: number): Promise<number> {
+  const consumer = kafka.consumer({
+    groupId: `bench-bare-${randomBytes(4).toString('hex')}`,
+    maxWaitTimeInMs: 100,
+  });
+  let count = 0;
+  let startMs = 0;
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    startMs = performance.now();
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      count += batch.messages.length;
+    },
+  });
+  await waitUntil(() => count >= expected, 300_000, 'bare ingest');
+  const ms = performance.now() - startMs;
+  await consumer.disconnect();
+  return expected / (ms / 1000);
+}
+
+interface SetpointWatch {
+  /** setId → arrivals so far, setSize, last arrival. */
+  sets: Map<string, { count: number; size: number; lastMs: number }>;
+  /** requestMessageId → ack. */
+  acks: Map<string, AckMessage>;
+  echoes: Map<string, number>;
+  consumer: Consumer;
+}
+
+async function watchOutputs(
+  kafka: Kafka,
+  topics: { setpoints: string; acks: string; echo: string },
+): Promise<SetpointWatch> {
+  const consumer = kafka.consumer({
+    groupId: `bench-csms-${randomBytes(4).toString('hex')}`,
+    maxWaitTimeInMs: 100,
+  });
+  const watch: SetpointWatch = { sets: new Map(), acks: new Map(), echoes: new Map(), consumer };
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topics.setpoints, topics.acks, topics.echo], fromBeginning: false });
+  let joined = false;
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    joined = true;
+  });
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      const nowMs = performance.now();
+      if (batch.topic === topics.setpoints) {
+        for (const m of batch.messages) {
+          const sp = JSON.parse(m.value?.toString() ?? '{}') as SetpointMessage;
+          const entry = watch.sets.get(sp.setId) ?? { count: 0, size: sp.setSize, lastMs: 0 };
+          entry.count++;
+          entry.lastMs = nowMs;
+          watch.sets.set(sp.setId, entry);
+        }
+      } else if (batch.topic === topics.acks) {
+        for (const m of batch.messages) {
+          const ack = JSON.parse(m.value?.toString() ?? '{}') as AckMessage;
+          watch.acks.set(ack.requestMessageId, ack);
+        }
+      } else {
+        for (const m of batch.messages) watch.echoes.set(m.key?.toString() ?? '', nowMs);
+      }
+    },
+  });
+  await waitUntil(() => joined, 60_000, 'output consumer join');
+  return watch;
+}
+
+/** The baseline's middle: a bare consumer that re-produces each record, then commits. */
+async function startEcho(kafka: Kafka, from: string, to: string): Promise<Consumer> {
+  const producer = kafka.producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+    maxInFlightRequests: 1,
+  });
+  await producer.connect();
+  const consumer = kafka.consumer({
+    groupId: `bench-echo-${randomBytes(4).toString('hex')}`,
+    maxWaitTimeInMs: 500,
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topic: from, fromBeginning: false });
+  let joined = false;
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    joined = true;
+  });
+  consumer.on(consumer.events.STOP, () => {
+    producer.disconnect().catch(() => {});
+  });
+  await consumer.run({
+    autoCommit: false,
+    eachBatch: async ({ batch, commitOffsetsIfNecessary }) => {
+      await producer.send({
+        topic: to,
+        acks: -1,
+        messages: batch.messages.map((m) => ({ key: m.key, value: m.value })),
+      });
+      const last = batch.messages[batch.messages.length - 1]?.offset ?? '0';
+      await commitOffsetsIfNecessary({
+        topics: [
+          {
+            topic: batch.topic,
+            partitions: [{ partition: batch.partition, offset: String(BigInt(last) + 1n) }],
+          },
+        ],
+      });
+    },
+  });
+  await waitUntil(() => joined, 60_000, 'echo consumer join');
+  return consumer;
+}
+
+// ---------------------------------------------------------------- one size
+
+interface SizeResult {
+  sites: number;
+  evsesPerSite: number;
+  messages: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  baselineP50Ms: number;
+  baselineP99Ms: number;
+  baselineMaxMs: number;
+  engineAddedP99Ms: number;
+  ingestMessages: number;
+  ingestMsgsPerS: number;
+  baselineIngestMsgsPerS: number;
+  ingestRatio: number;
+  kafkaVersion: string;
+}
+
+async function runSize(brokers: string, kafkaVersion: string, siteCount: number): Promise<SizeResult> {
+  const prefix = `bench${randomBytes(3).toString('hex')}.`;
+  const config: EvflexConfig = parseConfig({
+    instanceId: 'bench-engine',
+    topicsPrefix: prefix,
+    kafka: { brokers: [brokers], groupId: `bench-${prefix}`, partitions: Number(args.partitions) },
+  });
+  await createKafkaTopics(config);
+  const kafka = kafkaClient({ brokers: [brokers], clientId: 'bench' });
+  const admin = kafka.admin();
+  await admin.connect();
+  const echoTopics = [`${prefix}echo.in`, `${prefix}echo.out`];
+  await admin.createTopics({
+    waitForLeaders: false,
+    topics: echoTopics.map((topic) => ({
+      topic,
+      numPartitions: Number(args.partitions),
+      replicationFactor: 1,
+    })),
+  });
+  await awaitTopicLeaders(admin, echoTopics);
+  await admin.disconnect();
+  const producer = kafka.producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+    allowAutoTopicCreation: false,
+  });
+  await producer.connect();
+
+  // Ingest: preload fleet state, then let the engine and a bare consumer read it.
+  const siteIds = Array.from({ length: siteCount }, (_, i) => `site-${String(i).padStart(5, '0')}`);
+  const nowMs = Date.now();
+  const fleet = siteIds.flatMap((siteId) =>
+    fleetMessages(siteId, nowMs).map((value) => ({ key: siteId, value })),
+  );
+  await produceAll(producer, `${prefix}fleet.state`, fleet);
+  say(`  ${siteCount} sites: ${fleet.length} fleet-state messages produced`);
+
+  const service = await startKafkaService(config, { log: () => {} });
+  const ingestStart = performance.now();
+  await service.assigned;
+  await waitUntil(() => service.engine.stats().recordsIn >= fleet.length, 600_000, 'engine ingest');
+  await service.engine.handleBatch([]);
+  const ingestMs = performance.now() - ingestStart;
+  const ingestMsgsPerS = fleet.length / (ingestMs / 1000);
+  const baselineIngestMsgsPerS = await bareIngest(kafka, `${prefix}fleet.state`, fleet.length);
+  say(
+    `  ingest ${Math.round(ingestMsgsPerS)} msg/s (bare consumer ${Math.round(baselineIngestMsgsPerS)} msg/s)`,
+  );
+
+  const watch = await watchOutputs(kafka, {
+    setpoints: `${prefix}setpoints`,
+    acks: `${prefix}acks`,
+    echo: `${prefix}echo.out`,
+  });
+  const echo = await startEcho(kafka, `${prefix}echo.in`, `${prefix}echo.out`);
+  await sleep(500);
+
+  // Latency: one variation at a time, round-robin over the sites.
+  const samples = Math.max(minSamples, siteCount);
+  const latencies: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const siteId = siteIds[i % siteCount] as string;
+    const limitKw = i % 2 === 0 ? evsesPerSite * 5 : evsesPerSite * 4;
+    const variation = powerVariation(siteId, limitKw, Date.now());
+    const sentMs = performance.now();
+    await producer.send({
+      topic: `${prefix}dso.power-variation`,
+      acks: -1,
+      messages: [{ key: siteId, value: JSON.stringify(variation) }],
+    });
+    let doneMs = 0;
+    await waitUntil(
+      () => {
+        const ack = watch.acks.get(variation.messageId);
+        if (!ack) return false;
+        const set = watch.sets.get(`${siteId}:${ack.tsMs}`);
+        if (!set || set.count < set.size) return false;
+        doneMs = set.lastMs;
+        return true;
+      },
+      60_000,
+      `setpoint set of ${siteId}`,
+    );
+    latencies.push(doneMs - sentMs);
+  }
+
+  // Baseline: the same two hops through a bare echo consumer.
+  const baseline: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const key = `echo-${i}`;
+    const sentMs = performance.now();
+    await producer.send({
+      topic: `${prefix}echo.in`,
+      acks: -1,
+      messages: [{ key, value: JSON.stringify({ i }) }],
+    });
+    await waitUntil(() => watch.echoes.has(key), 60_000, 'echo');
+    baseline.push((watch.echoes.get(key) as number) - sentMs);
+  }
+
+  await echo.disconnect();
+  await watch.consumer.disconnect();
+  await service.stop();
+  await producer.disconnect();
+
+  latencies.sort((a, b) => a - b);
+  baseline.sort((a, b) => a - b);
+  const p99Ms = percentile(latencies, 99);
+  const baselineP99Ms = percentile(baseline, 99);
+  return {
+    sites: siteCount,
+    evsesPerSite,
+    messages: samples,
+    p50Ms: round2(percentile(latencies, 50)),
+    p99Ms: round2(p99Ms),
+    maxMs: round2(latencies[latencies.length - 1] as number),
+    baselineP50Ms: round2(percentile(baseline, 50)),
+    baselineP99Ms: round2(baselineP99Ms),
+    baselineMaxMs: round2(baseline[baseline.length - 1] as number),
+    engineAddedP99Ms: round2(p99Ms - baselineP99Ms),
+    ingestMessages: fleet.length,
+    ingestMsgsPerS: Math.round(ingestMsgsPerS),
+    baselineIngestMsgsPerS: Math.round(baselineIngestMsgsPerS),
+    ingestRatio: round2(ingestMsgsPerS / baselineIngestMsgsPerS),
+    kafkaVersion,
+  };
+}
+
+async function main() {
+  let brokers = args.brokers;
+  let version = args.version ?? process.env.EVFLEX_KAFKA_VERSION ?? 'external';
+  let stop = async () => {};
+  if (!brokers) {
+    const server = await startKafka({ version: args.version, ensureKcat: false });
+    brokers = server.brokers;
+    version = server.version;
+    stop = () => server.stop();
+    say(`Kafka ${server.version} on ${brokers}`);
+  }
+  try {
+    for (const size of sizes) {
+      const result = await runSize(brokers, version, size);
+      if (args.json) console.log(JSON.stringify(result));
+      else
+        console.log(
+          `${size} sites × ${evsesPerSite} EVSEs: p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, max ${result.maxMs} ms ` +
+            `(echo baseline p50 ${result.baselineP50Ms}, p99 ${result.baselineP99Ms}; engine-added p99 ${result.engineAddedP99Ms} ms); ` +
+            `ingest ${result.ingestMsgsPerS} msg/s vs bare ${result.baselineIngestMsgsPerS} (${result.ingestRatio})`,
+        );
+    }
+  } finally {
+    await stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
