@@ -1,4 +1,9 @@
-import { effectiveNodeLimits, type PlanningProblem } from './planningProblem';
+import {
+  effectiveNodeLimits,
+  type PlanningProblem,
+  requiredEnergyKwh,
+  requiredPenaltyPerKwh,
+} from './planningProblem';
 
 /** A sparse LP/MILP in a solver-neutral form: minimise Σ cost·x subject to lo ≤ A x ≤ hi, colLo ≤ x ≤ colHi. */
 export interface LpModel {
@@ -110,11 +115,9 @@ export function buildLpModel(problem: PlanningProblem): LpModel {
       }
     }
     const target = problem.energyTargetKwh[s];
-    const slots = Math.max(0, problem.endSlot[s] - problem.firstSlot[s]);
-    const reachable = Math.min(slots * problem.maxChargeKw[s] * h * etaC, problem.energyMaxKwh[s]);
-    const minE = Math.min(problem.energyMinKwh[s], reachable);
-    const sh = addCol(`sh${s}`, 0, Math.max(0, target - minE), problem.shortfallPenaltyPerKwh);
-    rows.push({ name: `e${s}`, idx: energyIdx, coef: energyCoef, lo: minE, hi: problem.energyMaxKwh[s] });
+    const minE = requiredEnergyKwh(problem, s);
+    const sh = addCol(`sh${s}`, 0, target, problem.shortfallPenaltyPerKwh);
+    rows.push({ name: `e${s}`, idx: energyIdx, coef: energyCoef, lo: 0, hi: problem.energyMaxKwh[s] });
     rows.push({
       name: `et${s}`,
       idx: [...energyIdx, sh],
@@ -122,6 +125,17 @@ export function buildLpModel(problem: PlanningProblem): LpModel {
       lo: target,
       hi: Number.POSITIVE_INFINITY,
     });
+    if (minE > 0) {
+      // Required energy: hard where the limits allow, else the missing part at a dominating penalty.
+      const um = addCol(`um${s}`, 0, minE, requiredPenaltyPerKwh(problem));
+      rows.push({
+        name: `em${s}`,
+        idx: [...energyIdx, um],
+        coef: [...energyCoef, 1],
+        lo: minE,
+        hi: Number.POSITIVE_INFINITY,
+      });
+    }
     const socLow = Math.min(problem.socKwh[s], problem.socMinKwh[s]) - problem.socKwh[s];
     const socHigh = problem.capacityKwh[s] - problem.socKwh[s];
     for (let k = 0; k < socRows.length; k++) {

@@ -119,6 +119,19 @@ export function reachableEnergyKwh(problem: PlanningProblem, s: number): number 
   return Math.min(byPower, problem.energyMaxKwh[s]);
 }
 
+/**
+ * Required energy is hard where reachable; when the limits make it jointly unreachable, every solver minimises the
+ * missing part first: it is priced at this (large) penalty per kWh in the shared cost model.
+ */
+export function requiredPenaltyPerKwh(problem: PlanningProblem): number {
+  return 100 * Math.max(1, problem.shortfallPenaltyPerKwh);
+}
+
+/** Energy the session must get: its minimum, capped by what it can reach on its own. */
+export function requiredEnergyKwh(problem: PlanningProblem, s: number): number {
+  return Math.min(problem.energyMinKwh[s], reachableEnergyKwh(problem, s));
+}
+
 /** Smallest SoC the schedule may reach: the reserve, or the current SoC if already below it. */
 export function socFloorKwh(problem: PlanningProblem, s: number): number {
   return Math.min(problem.socKwh[s], problem.socMinKwh[s]);

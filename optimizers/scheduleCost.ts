@@ -1,4 +1,4 @@
-import type { PlanningProblem } from './planningProblem';
+import { type PlanningProblem, requiredEnergyKwh, requiredPenaltyPerKwh } from './planningProblem';
 
 /** Cost terms of a schedule under the problem's cost model (see `PlanningProblem`). */
 export interface ScheduleCost {
@@ -8,6 +8,9 @@ export interface ScheduleCost {
   wearCost: number;
   shortfallKwh: number;
   shortfallCost: number;
+  /** Required (minimum) energy the limits did not allow, and its penalty. */
+  unmetRequiredKwh: number;
+  unmetRequiredCost: number;
   demandCost: number;
   baselineCost: number;
   /** Site net power per slot (load + EVs), kW. */
@@ -30,6 +33,7 @@ export function scheduleCost(problem: PlanningProblem, sessionKw: Float64Array):
   const deliveredKwh = new Float64Array(S);
   let wearCost = 0;
   let shortfallKwh = 0;
+  let unmetRequiredKwh = 0;
   for (let s = 0; s < S; s++) {
     const etaC = problem.chargeEfficiency[s];
     const etaD = problem.dischargeEfficiency[s];
@@ -49,6 +53,8 @@ export function scheduleCost(problem: PlanningProblem, sessionKw: Float64Array):
     deliveredKwh[s] = e;
     wearCost += discharged * problem.wearCostPerKwh[s];
     shortfallKwh += Math.max(0, problem.energyTargetKwh[s] - e);
+    const unmet = requiredEnergyKwh(problem, s) - e;
+    if (unmet > 1e-9) unmetRequiredKwh += unmet;
   }
   let energyCost = 0;
   let baselineCost = 0;
@@ -63,12 +69,15 @@ export function scheduleCost(problem: PlanningProblem, sessionKw: Float64Array):
   const demandCost =
     problem.demandChargePerKw > 0 ? problem.demandChargePerKw * Math.max(0, peak - problem.peakFloorKw) : 0;
   const shortfallCost = shortfallKwh * problem.shortfallPenaltyPerKwh;
+  const unmetRequiredCost = unmetRequiredKwh * requiredPenaltyPerKwh(problem);
   return {
-    costTotal: energyCost + wearCost + shortfallCost + demandCost + baselineCost,
+    costTotal: energyCost + wearCost + shortfallCost + unmetRequiredCost + demandCost + baselineCost,
     energyCost,
     wearCost,
     shortfallKwh,
     shortfallCost,
+    unmetRequiredKwh,
+    unmetRequiredCost,
     demandCost,
     baselineCost,
     siteKw,

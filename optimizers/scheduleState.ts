@@ -342,8 +342,8 @@ export function improveSession(
       // Step limits in kW at a (decrease) and b (increase), each within one linear piece.
       let da = pa > 0 ? pa : pa + dMax;
       da = Math.min(da, kinkBelow(P, a, Pa));
-      if (pa <= 0) da = Math.min(da, exportHeadroom(st, s, a));
-      else if (pa - da < 0) da = pa;
+      // Lowering power also lowers every flow on the path: other sessions' discharge may bind export limits.
+      da = Math.min(da, exportHeadroom(st, s, a));
       let db = pb < 0 ? -pb : pMax - pb;
       db = Math.min(db, kinkAbove(P, b, Pb), importHeadroom(st, s, b));
       if (floor > 0) {
@@ -447,23 +447,114 @@ export function freeImportAtNode(
   let freed = 0;
   for (let i = st.nodeLo[n]; i < st.nodeHi[n] && freed < needKw - 1e-12; i++) {
     const r = st.dfsSessions[i];
-    // V2G sessions keep their charging: lowering it could break the SoC path of a later discharge.
-    if (r === except || P.maxDischargeKw[r] > 0) continue;
-    const p = st.kw[r * T + t];
-    if (p <= 0) continue;
-    const spareKwh = st.deliveredKwh[r] - st.requiredKwh[r];
-    if (spareKwh <= 1e-9) continue;
-    let x = Math.min(p, needKw - freed, spareKwh / (h * P.chargeEfficiency[r]));
-    const floor = P.minChargeKw[r];
-    if (floor > 0 && p - x > 1e-9 && p - x < floor) {
-      if (p * h * P.chargeEfficiency[r] <= spareKwh + 1e-9) x = p;
-      else x = p - floor;
+    if (r === except || t < P.firstSlot[r] || t >= P.endSlot[r]) continue;
+    const dMax = P.maxDischargeKw[r];
+    // Two pieces: less charging, then (V2G) discharging — the latter frees import for others (V2V relief).
+    for (let piece = 0; piece < 2 && freed < needKw - 1e-12; piece++) {
+      const p = st.kw[r * T + t];
+      if (p <= 0 && dMax <= 0) break;
+      if (p <= -dMax + 1e-12) break;
+      const charging = p > 0;
+      const rate = charging ? h * P.chargeEfficiency[r] : h / P.dischargeEfficiency[r];
+      let spareKwh = st.deliveredKwh[r] - st.requiredKwh[r];
+      if (spareKwh <= 1e-9) break;
+      if (dMax > 0) {
+        // Lower power lowers the SoC from t on: keep it above the reserve.
+        socTrajectory(st, r);
+        let lo = Number.POSITIVE_INFINITY;
+        for (let k = t + 1; k <= T; k++) if (st.socScratch[k] < lo) lo = st.socScratch[k];
+        spareKwh = Math.min(spareKwh, lo - Math.min(P.socKwh[r], P.socMinKwh[r]));
+        if (spareKwh <= 1e-9) break;
+      }
+      let x = Math.min(charging ? p : p + dMax, needKw - freed, spareKwh / rate, exportHeadroom(st, r, t));
+      const floor = P.minChargeKw[r];
+      if (charging && floor > 0 && p - x > 1e-9 && p - x < floor) {
+        if (p * rate <= spareKwh + 1e-9 && p <= exportHeadroom(st, r, t)) x = p;
+        else x = p - floor;
+      }
+      if (x <= 1e-12) break;
+      addKw(st, r, t, -x);
+      freed += x;
     }
-    if (x <= 1e-12) continue;
-    addKw(st, r, t, -x);
-    freed += x;
   }
   return freed;
+}
+
+/**
+ * Frees import at node n in slot t by moving charging of sessions below n (other than `except`) to other slots of
+ * their windows — where there is headroom, or where it can be made by taking optional energy from others (a
+ * length-2 augmenting path). Energy of the moved sessions is kept. Returns kW freed.
+ */
+export function shiftAway(st: ScheduleState, n: number, t: number, needKw: number, except: number): number {
+  const P = st.problem;
+  const T = st.T;
+  let freed = 0;
+  for (let i = st.nodeLo[n]; i < st.nodeHi[n] && freed < needKw - 1e-12; i++) {
+    const r = st.dfsSessions[i];
+    if (r === except || P.minChargeKw[r] > 0 || t < P.firstSlot[r] || t >= P.endSlot[r]) continue;
+    const dMax = P.maxDischargeKw[r];
+    for (let j = 0; j < T && freed < needKw - 1e-12; j++) {
+      if (st.kw[r * T + t] <= -dMax + 1e-12) break;
+      const t2 = st.slotOrder[j];
+      if (t2 === t || t2 < P.firstSlot[r] || t2 >= P.endSlot[r]) continue;
+      if (st.kw[r * T + t2] >= P.maxChargeKw[r] - 1e-12) continue;
+      const want = needKw - freed;
+      const room = importHeadroom(st, r, t2);
+      if (room < want) {
+        const m = bottleneckNode(st, r, t2);
+        if (m >= 0) freeImportAtNode(st, m, t2, want - room, r);
+      }
+      freed += pairStep(st, r, t, t2, want);
+    }
+  }
+  return freed;
+}
+
+/**
+ * Lowers session s in slot a and raises it in slot b by the same battery energy, within one linear piece of each
+ * (charging or discharging), as far as power bounds, node limits (import at b, export at a), the AC floor and the
+ * SoC path allow, and at most `maxDownKw` at a. Returns kW lowered at a.
+ */
+export function pairStep(st: ScheduleState, s: number, a: number, b: number, maxDownKw: number): number {
+  const P = st.problem;
+  const T = st.T;
+  const row = s * T;
+  const pa = st.kw[row + a];
+  const pb = st.kw[row + b];
+  const dMax = P.maxDischargeKw[s];
+  const pMax = P.maxChargeKw[s];
+  const floor = P.minChargeKw[s];
+  let da = pa > 0 ? pa : pa + dMax;
+  da = Math.min(da, maxDownKw, exportHeadroom(st, s, a));
+  let db = pb < 0 ? -pb : pMax - pb;
+  db = Math.min(db, importHeadroom(st, s, b));
+  if (da <= 1e-12 || db <= 1e-12) return 0;
+  const ra = rateAt(st, s, pa, false);
+  const rb = rateAt(st, s, pb, true);
+  let q = Math.min(da * ra, db * rb);
+  if (floor > 0) {
+    if (pb >= 0 && pb < floor - EPS && pb + q / rb < floor - EPS) return 0;
+    if (pa > 0 && pa - q / ra > EPS && pa - q / ra < floor - EPS) {
+      q = Math.max(0, (pa - floor) * ra);
+      if (q <= 1e-12) return 0;
+    }
+  }
+  if (dMax > 0) {
+    socTrajectory(st, s);
+    if (b < a) {
+      let hi = Number.NEGATIVE_INFINITY;
+      for (let t = b + 1; t <= a; t++) if (st.socScratch[t] > hi) hi = st.socScratch[t];
+      q = Math.min(q, P.capacityKwh[s] - hi);
+    } else {
+      let lo = Number.POSITIVE_INFINITY;
+      for (let t = a + 1; t <= b; t++) if (st.socScratch[t] < lo) lo = st.socScratch[t];
+      q = Math.min(q, lo - Math.min(P.socKwh[s], P.socMinKwh[s]));
+    }
+  }
+  if (q <= 1e-12) return 0;
+  addKw(st, s, a, -q / ra);
+  addKw(st, s, b, q / rb);
+  return q / ra;
 }
 
 /** The node on s's path with the least import headroom in slot t. */
@@ -506,7 +597,9 @@ export function repairRequired(st: ScheduleState, s: number): number {
       const head = importHeadroom(st, s, t);
       if (head >= want - 1e-12) break;
       const n = bottleneckNode(st, s, t);
-      if (n < 0 || freeImportAtNode(st, n, t, want - head, s) <= 1e-12) break;
+      if (n < 0) break;
+      if (freeImportAtNode(st, n, t, want - head, s) > 1e-12) continue;
+      if (shiftAway(st, n, t, want - head, s) <= 1e-12) break;
     }
     missing = fillSession(st, s, st.requiredKwh[s]);
   }
@@ -572,7 +665,8 @@ export function rescueShortfall(st: ScheduleState, s: number, budget: number): n
         if (P.importPricePerKwh[t2] >= penalty * etaS) break;
         const room = Math.min(P.maxChargeKw[r] - st.kw[r * T + t2], importHeadroom(st, r, t2));
         if (room <= 1e-12) continue;
-        const d = Math.min(room, pr, want);
+        const d = Math.min(room, pr, want, exportHeadroom(st, r, t));
+        if (d <= 1e-12) break;
         addKw(st, r, t, -d);
         addKw(st, r, t2, d);
         const got = Math.min(d, importHeadroom(st, s, t));

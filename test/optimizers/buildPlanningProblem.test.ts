@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildPlanningProblem } from '../../optimizers/buildPlanningProblem';
-import { aSite, anEv, anInput, header, SLOT_MS, T0 } from './support/builders';
+import { anEv, anInput, aSite, header, SLOT_MS, T0 } from './support/builders';
 
 describe('buildPlanningProblem', () => {
   it('aligns slot 0 to the clock and maps windows conservatively', () => {
@@ -18,7 +18,11 @@ describe('buildPlanningProblem', () => {
         [
           {
             evseId: 'e0',
-            session: { ...anEv('b'), arrivalMs: T0 + SLOT_MS + 60_000, departureMs: T0 + 3 * SLOT_MS + 60_000 },
+            session: {
+              ...anEv('b'),
+              arrivalMs: T0 + SLOT_MS + 60_000,
+              departureMs: T0 + 3 * SLOT_MS + 60_000,
+            },
           },
         ],
         [0.1, 0.2, 0.3, 0.4],
@@ -59,7 +63,15 @@ describe('buildPlanningProblem', () => {
         },
       ],
       demandResponses: [
-        { ...header, kind: 'demandResponse', eventId: 'd', nodeId: 'site', capKw: 60, startMs: T0 + 3 * SLOT_MS, endMs: T0 + 4 * SLOT_MS },
+        {
+          ...header,
+          kind: 'demandResponse',
+          eventId: 'd',
+          nodeId: 'site',
+          capKw: 60,
+          startMs: T0 + 3 * SLOT_MS,
+          endMs: T0 + 4 * SLOT_MS,
+        },
       ],
     });
     expect(p.nodeIds.slice(0, 3)).toEqual(['site', 'zone', 'st']);
@@ -94,12 +106,23 @@ describe('buildPlanningProblem', () => {
       ...anInput(
         aSite(),
         [
-          { evseId: 'e0', session: anEv('a', { socPct: 90, batteryCapacityKwh: 50, energyTargetKwh: 20, energyMinKwh: 10 }) },
+          {
+            evseId: 'e0',
+            session: anEv('a', { socPct: 90, batteryCapacityKwh: 50, energyTargetKwh: 20, energyMinKwh: 10 }),
+          },
           { evseId: 'nope', session: anEv('b') },
         ],
         [0.1, 0.2],
       ),
-      prices: { ...header, kind: 'priceCurve', startMs: T0, slotMinutes: 15, importPricePerKwh: [0.1, 0.2], exportPricePerKwh: [0.3, 0.1], currency: 'EUR' },
+      prices: {
+        ...header,
+        kind: 'priceCurve',
+        startMs: T0,
+        slotMinutes: 15,
+        importPricePerKwh: [0.1, 0.2],
+        exportPricePerKwh: [0.3, 0.1],
+        currency: 'EUR',
+      },
     });
     expect(p.sessionCount).toBe(1);
     expect(p.energyMaxKwh[0]).toBeCloseTo(5);

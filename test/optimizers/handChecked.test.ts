@@ -1,11 +1,11 @@
-import { beforeAll, describe, expect, it } from 'vitest';
 import type { GLPK } from 'glpk.js/node';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { buildPlanningProblem } from '../../optimizers/buildPlanningProblem';
 import { checkFeasibility } from '../../optimizers/checkFeasibility';
 import { exactScheduleGlpk } from '../../optimizers/exactSchedule';
 import { fastSchedule } from '../../optimizers/fastSchedule';
 import type { PlanningProblem } from '../../optimizers/planningProblem';
-import { aSite, anEv, anInput } from './support/builders';
+import { anEv, anInput, aSite } from './support/builders';
 import { loadGlpk } from './support/solvers';
 
 let glpk: GLPK;
@@ -31,7 +31,9 @@ const row = (p: PlanningProblem, kw: Float64Array, s: number) =>
 describe('hand-checked optima', () => {
   it('one EV charges in the cheapest slots', () => {
     // 5 kWh at ≤ 10 kW over 15-min slots: 2 slots of 10 kW; cheapest are slots 1 and 3.
-    const p = buildPlanningProblem(anInput(aSite(), [{ evseId: 'e0', session: anEv('a') }], [0.3, 0.1, 0.4, 0.2]));
+    const p = buildPlanningProblem(
+      anInput(aSite(), [{ evseId: 'e0', session: anEv('a') }], [0.3, 0.1, 0.4, 0.2]),
+    );
     const [fast, exact] = solveBoth(p);
     expect(exact.costTotal).toBeCloseTo(10 * 0.25 * 0.1 + 10 * 0.25 * 0.2, 9);
     expect(fast.costTotal).toBeCloseTo(exact.costTotal, 9);
@@ -94,7 +96,11 @@ describe('hand-checked optima', () => {
   it('AC floor: the MILP charges at 0 or ≥ the floor', () => {
     // Needs 1.5 kWh; floor 6 kW; slot prices 0.1, 0.2, 0.3. Without the floor it would spread — with it: 6 kW in slot 0.
     const p = buildPlanningProblem(
-      anInput(aSite(), [{ evseId: 'e0', session: anEv('a', { slots: 3, energyTargetKwh: 1.5, minChargeKw: 6 }) }], [0.1, 0.2, 0.3]),
+      anInput(
+        aSite(),
+        [{ evseId: 'e0', session: anEv('a', { slots: 3, energyTargetKwh: 1.5, minChargeKw: 6 }) }],
+        [0.1, 0.2, 0.3],
+      ),
     );
     const [fast, exact] = solveBoth(p);
     expect(exact.costTotal).toBeCloseTo(6 * 0.25 * 0.1, 9);
@@ -105,7 +111,11 @@ describe('hand-checked optima', () => {
   it('shortfall: a site limit caps delivery and the penalty prices the missing kWh', () => {
     // Site 4 kW for 2 slots = 2 kWh deliverable; target 5 kWh, min 1 kWh → 3 kWh short at 1.0 + 2 kWh at 0.1.
     const p = buildPlanningProblem(
-      anInput(aSite({ siteKw: 4 }), [{ evseId: 'e0', session: anEv('a', { slots: 2, energyMinKwh: 1 }) }], [0.1, 0.1]),
+      anInput(
+        aSite({ siteKw: 4 }),
+        [{ evseId: 'e0', session: anEv('a', { slots: 2, energyMinKwh: 1 }) }],
+        [0.1, 0.1],
+      ),
     );
     const [fast, exact] = solveBoth(p);
     expect(exact.shortfallKwh).toBeCloseTo(3, 9);
@@ -136,7 +146,17 @@ describe('hand-checked optima', () => {
     // Baseline 10 kW in both slots, deviation cost 1 per kWh; prices 0.1 and 0.3; 5 kWh wanted over 2 slots.
     const p = buildPlanningProblem(
       anInput(aSite(), [{ evseId: 'e0', session: anEv('a', { slots: 2 }) }], [0.1, 0.3], {
-        baseline: { messageId: 'b', source: 't', siteId: 'site', tsMs: 0, schemaVersion: 1, kind: 'baseline', startMs: p0(), slotMinutes: 15, baselineKw: [10, 10] },
+        baseline: {
+          messageId: 'b',
+          source: 't',
+          siteId: 'site',
+          tsMs: 0,
+          schemaVersion: 1,
+          kind: 'baseline',
+          startMs: p0(),
+          slotMinutes: 15,
+          baselineKw: [10, 10],
+        },
         baselineDeviationCostPerKwh: 1,
         horizonSlots: 2,
       }),

@@ -1,6 +1,6 @@
-import type { PlanningInput } from '../../../optimizers/buildPlanningProblem';
 import type { Session } from '../../../models/session';
 import type { TopologyNode } from '../../../models/topology';
+import type { PlanningInput } from '../../../optimizers/buildPlanningProblem';
 
 export const T0 = Date.UTC(2026, 0, 15, 0, 0, 0);
 export const SLOT_MS = 15 * 60_000;
@@ -8,13 +8,39 @@ const header = { messageId: 'm', source: 'test', siteId: 'site', tsMs: T0, schem
 
 /** site → zone → station → EVSEs e0..e{n-1}. */
 export function aSite(
-  opts: { evses?: number; siteKw?: number; zoneKw?: number; stationKw?: number; evseKw?: number; v2g?: boolean; exportKw?: number } = {},
+  opts: {
+    evses?: number;
+    siteKw?: number;
+    zoneKw?: number;
+    stationKw?: number;
+    evseKw?: number;
+    v2g?: boolean;
+    exportKw?: number;
+  } = {},
 ): TopologyNode[] {
   const n = opts.evses ?? 2;
   const nodes: TopologyNode[] = [
-    { nodeId: 'site', kind: 'site', parentId: null, importLimitKw: opts.siteKw ?? 1000, exportLimitKw: opts.exportKw ?? 1000 },
-    { nodeId: 'zone', kind: 'zone', parentId: 'site', importLimitKw: opts.zoneKw ?? 1000, exportLimitKw: 1000 },
-    { nodeId: 'st', kind: 'station', parentId: 'zone', importLimitKw: opts.stationKw ?? 1000, exportLimitKw: 1000 },
+    {
+      nodeId: 'site',
+      kind: 'site',
+      parentId: null,
+      importLimitKw: opts.siteKw ?? 1000,
+      exportLimitKw: opts.exportKw ?? 1000,
+    },
+    {
+      nodeId: 'zone',
+      kind: 'zone',
+      parentId: 'site',
+      importLimitKw: opts.zoneKw ?? 1000,
+      exportLimitKw: 1000,
+    },
+    {
+      nodeId: 'st',
+      kind: 'station',
+      parentId: 'zone',
+      importLimitKw: opts.stationKw ?? 1000,
+      exportLimitKw: 1000,
+    },
   ];
   for (let i = 0; i < n; i++)
     nodes.push({
@@ -29,7 +55,10 @@ export function aSite(
 }
 
 /** An EV plugged in at T0 for `slots` quarter hours that wants `kwh`. */
-export function anEv(id: string, overrides: Partial<Session> & { slots?: number; fromSlot?: number } = {}): Session {
+export function anEv(
+  id: string,
+  overrides: Partial<Session> & { slots?: number; fromSlot?: number } = {},
+): Session {
   const { slots = 4, fromSlot = 0, ...rest } = overrides;
   return {
     sessionId: id,

@@ -1,0 +1,96 @@
+import fc from 'fast-check';
+import type { GLPK } from 'glpk.js/node';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildPlanningProblem } from '../../optimizers/buildPlanningProblem';
+import { checkFeasibility } from '../../optimizers/checkFeasibility';
+import { equalShareSetpoints } from '../../optimizers/equalShare';
+import { exactScheduleGlpk } from '../../optimizers/exactSchedule';
+import { fastSchedule } from '../../optimizers/fastSchedule';
+import { randomInstance } from './support/randomInstance';
+import { loadGlpk } from './support/solvers';
+
+let glpk: GLPK;
+beforeAll(async () => {
+  glpk = await loadGlpk();
+});
+
+/** Violations other than a minimum the limits made jointly unreachable (compared against the exact solver). */
+const hard = (p: Parameters<typeof checkFeasibility>[0], kw: Float64Array) =>
+  checkFeasibility(p, kw).filter((v) => v.kind !== 'energyBelowMin');
+
+const seed = fc.integer({ min: 1, max: 2 ** 31 - 1 });
+const gapPct = (fast: number, exact: number) => ((fast - exact) / Math.max(1e-9, Math.abs(exact))) * 100;
+
+describe('properties on random sites', () => {
+  it('the fast schedule is always feasible (V2G, floors, site load and PV)', () => {
+    fc.assert(
+      fc.property(seed, fc.boolean(), fc.boolean(), (sd, floors, siteLoad) => {
+        const p = buildPlanningProblem(
+          randomInstance(sd, { maxSessions: 10, maxSlots: 16, floors, siteLoad }),
+        );
+        const fast = fastSchedule(p);
+        expect(hard(p, fast.sessionKw)).toEqual([]);
+        if (fast.lowerBound !== null) expect(fast.lowerBound).toBeLessThanOrEqual(fast.costTotal + 1e-9);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('the exact LP is feasible and the fast cost is within 0.5 % of it', () => {
+    fc.assert(
+      fc.property(seed, fc.boolean(), (sd, siteLoad) => {
+        const p = buildPlanningProblem(randomInstance(sd, { siteLoad }));
+        const exact = exactScheduleGlpk(p, glpk);
+        expect(exact.status).toBe('optimal');
+        expect(hard(p, exact.sessionKw)).toEqual([]);
+        const fast = fastSchedule(p);
+        expect(hard(p, fast.sessionKw)).toEqual([]);
+        // Required energy: the fast scheduler misses no more of it than the optimum does.
+        expect(fast.unmetRequiredKwh).toBeLessThanOrEqual(exact.unmetRequiredKwh + 1e-6);
+        expect(gapPct(fast.costTotal, exact.costTotal)).toBeLessThanOrEqual(0.5);
+        expect(fast.costTotal).toBeGreaterThanOrEqual(
+          exact.costTotal - 1e-6 * Math.max(1, Math.abs(exact.costTotal)),
+        );
+        if (fast.lowerBound !== null) expect(fast.lowerBound).toBeLessThanOrEqual(exact.costTotal + 1e-6);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('with AC floors the exact MILP is feasible and the fast schedule stays feasible', () => {
+    fc.assert(
+      fc.property(seed, (sd) => {
+        const p = buildPlanningProblem(randomInstance(sd, { maxSessions: 4, maxSlots: 8, floors: true }));
+        const exact = exactScheduleGlpk(p, glpk);
+        expect(exact.status).toBe('optimal');
+        expect(hard(p, exact.sessionKw)).toEqual([]);
+        expect(hard(p, fastSchedule(p).sessionKw)).toEqual([]);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('equal share never exceeds a node limit in any slot', () => {
+    fc.assert(
+      fc.property(seed, (sd) => {
+        const p = buildPlanningProblem(randomInstance(sd, { maxSessions: 12, siteLoad: true }));
+        const T = p.slotCount;
+        const kw = new Float64Array(p.sessionCount * T);
+        const remaining = Float64Array.from(p.energyTargetKwh);
+        for (let t = 0; t < T; t++) {
+          // As the engine uses it: slot by slot, asking for what is still missing.
+          const share = equalShareSetpoints(p, t, remaining);
+          for (let s = 0; s < p.sessionCount; s++) {
+            kw[s * T + t] = share[s];
+            remaining[s] -= share[s] * p.slotHours * p.chargeEfficiency[s];
+          }
+        }
+        const violations = checkFeasibility(p, kw).filter(
+          (v) => v.kind !== 'energyBelowMin' && v.kind !== 'energyAboveMax',
+        );
+        expect(violations).toEqual([]);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
