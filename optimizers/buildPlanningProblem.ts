@@ -13,6 +13,12 @@ export interface PlanningInput {
   nowMs: number;
   /** Slot length, 1–60 min; default 15. */
   slotMinutes?: number;
+  /**
+   * true (default): slot 0 starts at nowMs floored to the slot length (market-aligned grid).
+   * false: slot 0 starts at nowMs (a receding-horizon grid for MPC, so slot 0 is never a
+   * partly elapsed slot the plan would count in full).
+   */
+  alignToClock?: boolean;
   /** Number of slots; default 24 h worth. */
   horizonSlots?: number;
   /** Price used where the curve has no value; default 0.25 per kWh. */
@@ -67,7 +73,7 @@ export function buildPlanningProblem(input: PlanningInput): PlanningProblem {
   const slotMinutes = input.slotMinutes ?? 15;
   const slotMs = slotMinutes * MS_PER_MINUTE;
   const T = input.horizonSlots ?? Math.round((24 * 60) / slotMinutes);
-  const slotStartMs = Math.floor(input.nowMs / slotMs) * slotMs;
+  const slotStartMs = input.alignToClock === false ? input.nowMs : Math.floor(input.nowMs / slotMs) * slotMs;
   const slotHours = slotMinutes / 60;
   const warnings: string[] = [];
 

@@ -3,6 +3,7 @@ import { type ScheduleCost, scheduleCost } from './scheduleCost';
 import {
   addKw,
   createScheduleState,
+  exchangeSession,
   importHeadroom,
   improveSession,
   repairRequired,
@@ -25,6 +26,9 @@ export interface FastScheduleOptions {
   /** Augmenting passes for short sessions and sessions scanned per blocked slot; default 2 and 64. */
   rescuePasses?: number;
   rescueBudget?: number;
+  /** Cross-session exchange passes and sessions scanned per session and pass; default 2 and 32. */
+  exchangePasses?: number;
+  exchangeBudget?: number;
 }
 
 export interface FastScheduleResult extends ScheduleCost {
@@ -97,6 +101,7 @@ export function runPipeline(st: ScheduleState, options: FastScheduleOptions): vo
     for (let s = 0; s < S; s++) if (st.deliveredKwh[s] < st.requiredKwh[s] - 1e-9) repairRequired(st, s);
     rescueAll(st, options);
     improveAll(st, options);
+    exchangeAll(st, options);
     const cost = scheduleCost(st.problem, st.kw).costTotal;
     if (cost < bestCost - 1e-12) {
       bestCost = cost;
@@ -109,6 +114,16 @@ function reachableKwh(st: ScheduleState, s: number): number {
   const P = st.problem;
   const slots = Math.max(0, P.endSlot[s] - P.firstSlot[s]);
   return Math.min(slots * P.maxChargeKw[s] * st.h * P.chargeEfficiency[s], P.energyMaxKwh[s]);
+}
+
+/** Cross-session exchanges (congested cheap slots), then one more improvement sweep over the sessions moved. */
+export function exchangeAll(st: ScheduleState, options: FastScheduleOptions): void {
+  const budget = options.exchangeBudget ?? 32;
+  for (let pass = 0; pass < (options.exchangePasses ?? 2); pass++) {
+    let made = 0;
+    for (let s = 0; s < st.S; s++) made += exchangeSession(st, s, budget);
+    if (made === 0) break;
+  }
 }
 
 /** Length-2 augmenting paths for sessions short of their target (congested sites). */

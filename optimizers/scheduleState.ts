@@ -679,3 +679,70 @@ export function rescueShortfall(st: ScheduleState, s: number, budget: number): n
   }
   return st.deliveredKwh[s] - before;
 }
+
+/**
+ * Cross-session exchange (length-2 augmenting path for cost): s charges in a dear slot a while a cheaper slot b of
+ * its window is full at node n; a session r below n that charges in b moves to a slot c it can use that is cheaper
+ * than a, and s takes b. Net gain ≈ price(a) − price(c). Scans at most `budget` candidate sessions per call.
+ * Returns the number of exchanges made.
+ */
+export function exchangeSession(st: ScheduleState, s: number, budget: number): number {
+  const P = st.problem;
+  const T = st.T;
+  const price = P.importPricePerKwh;
+  const first = P.firstSlot[s];
+  const end = P.endSlot[s];
+  const order = st.slotOrder;
+  let scanned = 0;
+  let made = 0;
+  // Static import prices are the marginal costs only while the site imports and no baseline is tracked.
+  if (P.baselineKw) return 0;
+  for (let ia = T - 1; ia >= 0 && scanned < budget; ia--) {
+    const a = order[ia];
+    if (a < first || a >= end || st.kw[s * T + a] <= 1e-9) continue;
+    if (siteKw(st, a) - st.kw[s * T + a] < 0) continue;
+    for (let ib = 0; ib < T && scanned < budget; ib++) {
+      const b = order[ib];
+      if (price[b] >= price[a] - 1e-9) break;
+      if (b < first || b >= end || st.kw[s * T + b] >= P.maxChargeKw[s] - 1e-9 || st.kw[s * T + b] < 0)
+        continue;
+      if (st.kw[s * T + a] <= 1e-9) break;
+      // Lowest saturated node on s's path in b, and the room below it.
+      let n = -1;
+      let below = Number.POSITIVE_INFINITY;
+      for (let m = P.sessionNode[s]; m >= 0; m = P.nodeParent[m]) {
+        const r = st.importKw[m * T + b] - st.flowKw[m * T + b];
+        if (r <= 1e-9) {
+          n = m;
+          break;
+        }
+        if (r < below) below = r;
+      }
+      if (n < 0) {
+        if (siteKw(st, b) >= 0 && pairStep(st, s, a, b, st.kw[s * T + a]) > 1e-12) made++;
+        continue;
+      }
+      const want = Math.min(st.kw[s * T + a], P.maxChargeKw[s] - st.kw[s * T + b], below);
+      if (want <= 1e-9) continue;
+      const lo = st.nodeLo[n];
+      const span = st.nodeHi[n] - lo;
+      const startAt = (s * 7919 + b * 104729) % Math.max(1, span);
+      let freed = 0;
+      for (let k = 0; k < span && scanned < budget && freed < want - 1e-9; k++) {
+        const r = st.dfsSessions[lo + ((startAt + k) % span)];
+        if (r === s || P.minChargeKw[r] > 0 || st.kw[r * T + b] <= 1e-9) continue;
+        scanned++;
+        for (let ic = 0; ic < T && freed < want - 1e-9; ic++) {
+          const c = order[ic];
+          if (price[c] >= price[a] - 1e-9) break;
+          if (c === b || c < P.firstSlot[r] || c >= P.endSlot[r] || siteKw(st, c) < 0) continue;
+          if (st.kw[r * T + c] >= P.maxChargeKw[r] - 1e-9 || importHeadroom(st, r, c) <= 1e-9) continue;
+          freed += pairStep(st, r, b, c, Math.min(want - freed, st.kw[r * T + b]));
+          if (st.kw[r * T + b] <= 1e-9) break;
+        }
+      }
+      if (freed > 1e-12 && pairStep(st, s, a, b, freed) > 1e-12) made++;
+    }
+  }
+  return made;
+}

@@ -10,6 +10,9 @@ export interface RandomInstanceOptions {
   v2g?: boolean;
   floors?: boolean;
   siteLoad?: boolean;
+  /** 'tight' (default) draws limits down to 5 kW per node — V2V transfers and unreachable minima are common;
+   *  'realistic' keeps every node at ≥ 11 kW. */
+  limits?: 'tight' | 'realistic';
 }
 
 /** A small random site (1–2 zones, 1–3 stations, up to maxSessions EVSEs) for property tests. */
@@ -19,12 +22,13 @@ export function randomInstance(seed: number, opts: RandomInstanceOptions = {}): 
   const int = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
   const T = int(4, opts.maxSlots ?? 12);
   const S = int(1, opts.maxSessions ?? 6);
+  const lo = opts.limits === 'realistic' ? 11 : 5;
   const nodes: TopologyNode[] = [
     {
       nodeId: 'site',
       kind: 'site',
       parentId: null,
-      importLimitKw: Math.round(pick(5, 60)),
+      importLimitKw: Math.round(pick(lo, 60)),
       exportLimitKw: Math.round(pick(0, 30)),
     },
   ];
@@ -34,7 +38,7 @@ export function randomInstance(seed: number, opts: RandomInstanceOptions = {}): 
       nodeId: `z${z}`,
       kind: 'zone',
       parentId: 'site',
-      importLimitKw: Math.round(pick(5, 50)),
+      importLimitKw: Math.round(pick(lo, 50)),
       exportLimitKw: Math.round(pick(0, 20)),
     });
   const stations = int(1, 3);
@@ -43,7 +47,7 @@ export function randomInstance(seed: number, opts: RandomInstanceOptions = {}): 
       nodeId: `st${k}`,
       kind: 'station',
       parentId: `z${k % zones}`,
-      importLimitKw: Math.round(pick(5, 40)),
+      importLimitKw: Math.round(pick(lo, 40)),
       exportLimitKw: Math.round(pick(0, 20)),
     });
   const sessions: { evseId: string; session: Session }[] = [];
