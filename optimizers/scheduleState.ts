@@ -599,7 +599,8 @@ export function repairRequired(st: ScheduleState, s: number): number {
       const n = bottleneckNode(st, s, t);
       if (n < 0) break;
       if (freeImportAtNode(st, n, t, want - head, s) > 1e-12) continue;
-      if (shiftAway(st, n, t, want - head, s) <= 1e-12) break;
+      if (shiftAway(st, n, t, want - head, s) > 1e-12) continue;
+      if (makeRoom(st, s, t, want, 3, 64, Number.POSITIVE_INFINITY) <= head + 1e-12) break;
     }
     missing = fillSession(st, s, st.requiredKwh[s]);
   }
@@ -622,60 +623,24 @@ export function rescueShortfall(st: ScheduleState, s: number, budget: number): n
   const end = P.endSlot[s];
   const before = st.deliveredKwh[s];
   for (let i = 0; i < T; i++) {
-    let missing = P.energyTargetKwh[s] - st.deliveredKwh[s];
+    const missing = P.energyTargetKwh[s] - st.deliveredKwh[s];
     if (missing <= 1e-9) break;
     const t = st.slotOrder[i];
     if (t < first || t >= end) continue;
     if (P.importPricePerKwh[t] >= penalty * etaS) break;
     const p = st.kw[s * T + t];
     if (p < 0) continue;
-    let want = Math.min(P.maxChargeKw[s] - p, missing / (h * etaS));
+    const want = Math.min(P.maxChargeKw[s] - p, missing / (h * etaS));
     if (P.minChargeKw[s] > 0) continue;
     if (want <= 1e-12) continue;
-    const free = importHeadroom(st, s, t);
-    if (free > 1e-12) {
-      addKw(st, s, t, Math.min(free, want));
-      continue;
-    }
-    // Lowest saturated node on s's path; below it s still has room.
-    let n = -1;
-    let roomBelow = Number.POSITIVE_INFINITY;
-    for (let m = P.sessionNode[s]; m >= 0; m = P.nodeParent[m]) {
-      const r = st.importKw[m * T + t] - st.flowKw[m * T + t];
-      if (r <= 1e-12) {
-        n = m;
-        break;
-      }
-      if (r < roomBelow) roomBelow = r;
-    }
-    if (n < 0) continue;
-    want = Math.min(want, roomBelow);
-    const lo = st.nodeLo[n];
-    const span = st.nodeHi[n] - lo;
-    const startAt = (s * 7919 + t * 104729) % Math.max(1, span);
-    for (let k = 0; k < span && k < budget && want > 1e-12; k++) {
-      const r = st.dfsSessions[lo + ((startAt + k) % span)];
-      if (r === s || P.maxDischargeKw[r] > 0 || P.minChargeKw[r] > 0) continue;
-      const pr = st.kw[r * T + t];
-      if (pr <= 1e-12) continue;
-      // r's cheapest other slot with room.
-      for (let j = 0; j < T; j++) {
-        const t2 = st.slotOrder[j];
-        if (t2 === t || t2 < P.firstSlot[r] || t2 >= P.endSlot[r]) continue;
-        if (P.importPricePerKwh[t2] >= penalty * etaS) break;
-        const room = Math.min(P.maxChargeKw[r] - st.kw[r * T + t2], importHeadroom(st, r, t2));
-        if (room <= 1e-12) continue;
-        const d = Math.min(room, pr, want, exportHeadroom(st, r, t));
-        if (d <= 1e-12) break;
-        addKw(st, r, t, -d);
-        addKw(st, r, t2, d);
-        const got = Math.min(d, importHeadroom(st, s, t));
-        addKw(st, s, t, got);
-        want -= got;
-        missing -= got * h * etaS;
-        break;
-      }
-    }
+    const room = makeRoom(st, s, t, want, 3, budget, penalty * etaS);
+    // The augmenting path may have moved s itself: re-read its power and energy.
+    const x = Math.min(
+      room,
+      P.maxChargeKw[s] - st.kw[s * T + t],
+      (P.energyTargetKwh[s] - st.deliveredKwh[s]) / (h * etaS),
+    );
+    if (x > 1e-12 && st.kw[s * T + t] >= 0) addKw(st, s, t, x);
   }
   return st.deliveredKwh[s] - before;
 }
@@ -745,4 +710,59 @@ export function exchangeSession(st: ScheduleState, s: number, budget: number): n
     }
   }
   return made;
+}
+
+/**
+ * Makes up to `needKw` of import room on session s's path in slot t by moving other sessions' charging to other
+ * slots of their windows (cheapest first, below `maxPrice`), recursively up to `depth` levels: an augmenting path
+ * through the slot/node graph. Moved sessions keep their energy. Scans at most `budget` sessions per level.
+ * Returns the room available to s afterwards (≤ needKw).
+ */
+export function makeRoom(
+  st: ScheduleState,
+  s: number,
+  t: number,
+  needKw: number,
+  depth: number,
+  budget: number,
+  maxPrice: number,
+): number {
+  const P = st.problem;
+  const T = st.T;
+  let room = importHeadroom(st, s, t);
+  if (room >= needKw - 1e-12 || depth <= 0) return Math.min(room, needKw);
+  // Lowest saturated node on s's path; below it s still has room.
+  let n = -1;
+  let below = Number.POSITIVE_INFINITY;
+  for (let m = P.sessionNode[s]; m >= 0; m = P.nodeParent[m]) {
+    const r = st.importKw[m * T + t] - st.flowKw[m * T + t];
+    if (r <= 1e-9) {
+      n = m;
+      break;
+    }
+    if (r < below) below = r;
+  }
+  if (n < 0) return Math.min(room, needKw);
+  const want = Math.min(needKw, below) - room;
+  const lo = st.nodeLo[n];
+  const span = st.nodeHi[n] - lo;
+  const startAt = (s * 7919 + t * 104729) % Math.max(1, span);
+  let freed = 0;
+  let scanned = 0;
+  for (let k = 0; k < span && scanned < budget && freed < want - 1e-12; k++) {
+    const r = st.dfsSessions[lo + ((startAt + k) % span)];
+    if (r === s || P.minChargeKw[r] > 0 || st.kw[r * T + t] <= 1e-9) continue;
+    scanned++;
+    for (let j = 0; j < T && freed < want - 1e-12 && st.kw[r * T + t] > 1e-9; j++) {
+      const t2 = st.slotOrder[j];
+      if (P.importPricePerKwh[t2] >= maxPrice) break;
+      if (t2 === t || t2 < P.firstSlot[r] || t2 >= P.endSlot[r]) continue;
+      if (st.kw[r * T + t2] >= P.maxChargeKw[r] - 1e-9 || st.kw[r * T + t2] < 0) continue;
+      const step = Math.min(want - freed, st.kw[r * T + t], P.maxChargeKw[r] - st.kw[r * T + t2]);
+      makeRoom(st, r, t2, step, depth - 1, budget, maxPrice);
+      freed += pairStep(st, r, t, t2, step);
+    }
+  }
+  room = importHeadroom(st, s, t);
+  return Math.min(room, needKw);
 }
