@@ -10,6 +10,8 @@ import { emptySiteState } from '../core/siteRuntime';
 import { systemClock } from '../core/systemClock';
 import { compose } from './compose';
 
+const CHECKPOINT_SLICE_SITES = 25;
+
 export interface KafkaServiceOptions {
   clock?: Clock;
   /** How often the engine's timer work runs (re-plans that are due, expiries). Default 1 s. */
@@ -102,9 +104,16 @@ export async function startKafkaService(
     serialized(async () => {
       const captured = bus.handledPositions();
       await drain();
-      const ids = [...dirty].filter((id) => engine.sites().has(id));
+      const ids = [...dirty];
       dirty.clear();
-      if (ids.length > 0) await bus.publish(engine.snapshotRecords(ids));
+      // Snapshots are big (a 50-EVSE site is tens of kB): serialise and send them in slices,
+      // yielding in between, so a checkpoint never stalls the latency path for long. A slice
+      // taken later may be newer than `captured`; snapshots ahead of commits are fine.
+      for (let i = 0; i < ids.length; i += CHECKPOINT_SLICE_SITES) {
+        const slice = ids.slice(i, i + CHECKPOINT_SLICE_SITES).filter((id) => engine.sites().has(id));
+        if (slice.length > 0) await bus.publish(engine.snapshotRecords(slice));
+        await new Promise((r) => setImmediate(r));
+      }
       await bus.commitPositions(captured);
     });
 

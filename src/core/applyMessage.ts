@@ -70,6 +70,7 @@ export function applyMessage(runtime: SiteRuntime, message: InputMessage, topic:
     }
     case 'powerVariation': {
       const ack: PendingAck = {
+        requestKind: 'powerVariation',
         requestId: message.variationId,
         requestMessageId: message.messageId,
         requestTopic: topic,
@@ -93,6 +94,7 @@ export function applyMessage(runtime: SiteRuntime, message: InputMessage, topic:
     }
     case 'demandResponse': {
       const ack: PendingAck = {
+        requestKind: 'demandResponse',
         requestId: message.eventId,
         requestMessageId: message.messageId,
         requestTopic: topic,
@@ -119,6 +121,7 @@ export function applyMessage(runtime: SiteRuntime, message: InputMessage, topic:
       state.activations = state.activations.filter((a) => a.activationId !== message.activationId);
       state.activations.push(message);
       runtime.pendingAcks.push({
+        requestKind: 'activation',
         requestId: message.activationId,
         requestMessageId: message.messageId,
         requestTopic: topic,
@@ -136,6 +139,7 @@ export function applyMessage(runtime: SiteRuntime, message: InputMessage, topic:
     }
     case 'forecastRequest': {
       runtime.pendingAcks.push({
+        requestKind: 'forecastRequest',
         requestId: message.requestId,
         requestMessageId: message.messageId,
         requestTopic: topic,

@@ -1,4 +1,5 @@
 import type { AckMessage } from '../../models/ack';
+import type { FlexEnvelopeMessage } from '../../models/flexEnvelope';
 import { SCHEMA_VERSION } from '../../models/messageHeader';
 import type { EvseSetpoint, SetpointMessage } from '../../models/setpoint';
 import type { EvflexConfig } from '../config/configSchema';
@@ -13,6 +14,7 @@ import type { SiteRuntime } from './siteRuntime';
 export interface SiteDecision {
   setpoints: SetpointMessage[];
   acks: AckMessage[];
+  envelopes: FlexEnvelopeMessage[];
   telemetry: TelemetryRow[];
   sitePowerKw: number;
   siteLimitKw: number;
@@ -138,6 +140,11 @@ export function decideSite(runtime: SiteRuntime, nowMs: number, ctx: DecideConte
       requestTopic: pending.requestTopic,
       achievedKw,
     };
+    if (pending.requestKind === 'forecastRequest') {
+      return decision.envelope
+        ? { ...base, status: 'accepted' }
+        : { ...base, status: 'rejected', reason: `planner ${decision.solver} keeps no forecast` };
+    }
     if (pending.requestedImportKw === null) return { ...base, status: 'accepted' };
     const requestedKw = pending.requestedImportKw;
     const active = pending.startMs <= nowMs && nowMs < pending.endMs;
@@ -155,6 +162,25 @@ export function decideSite(runtime: SiteRuntime, nowMs: number, ctx: DecideConte
       reason: 'guaranteed minimum power per device keeps the node above the requested limit',
     };
   });
+  const envelopes: FlexEnvelopeMessage[] = [];
+  if (decision.envelope) {
+    // IEC 63110-1 8.2.5 (at our initiative, once per slot) and 8.2.6 (on request).
+    const forecast = runtime.pendingAcks.find((p) => p.requestKind === 'forecastRequest');
+    if (forecast || decision.envelope.startMs !== runtime.lastEnvelopeSlotMs) {
+      runtime.lastEnvelopeSlotMs = decision.envelope.startMs;
+      envelopes.push({
+        messageId: `env:${setId}`,
+        source: config.instanceId,
+        siteId: state.siteId,
+        tsMs: nowMs,
+        schemaVersion: SCHEMA_VERSION,
+        kind: 'flexEnvelope',
+        nodeId: index.nodeIds[0],
+        ...decision.envelope,
+        ...(forecast ? { requestId: forecast.requestId } : {}),
+      });
+    }
+  }
   runtime.pendingAcks = [];
   runtime.triggers.clear();
   runtime.lastDecisionMs = nowMs;
@@ -210,6 +236,7 @@ export function decideSite(runtime: SiteRuntime, nowMs: number, ctx: DecideConte
   return {
     setpoints,
     acks,
+    envelopes,
     telemetry,
     sitePowerKw,
     siteLimitKw: limits.importKw[0],

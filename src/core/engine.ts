@@ -242,6 +242,8 @@ export function createEngine(deps: EngineDeps): Engine {
         out.records.push({ topic: 'setpoints', key: m.stationId, value: JSON.stringify(m) });
       for (const a of decision.acks)
         out.records.push({ topic: 'acks', key: a.siteId, value: JSON.stringify(a) });
+      for (const env of decision.envelopes)
+        out.records.push({ topic: 'flex.envelopes', key: env.siteId, value: JSON.stringify(env) });
       for (const row of decision.telemetry) record(row);
       out.decisions.push({ siteId: runtime.state.siteId, decision });
     }

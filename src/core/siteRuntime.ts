@@ -11,11 +11,15 @@ export interface SiteRuntime {
   /** Requests waiting for an ack once the next decision is made. */
   pendingAcks: PendingAck[];
   lastDecisionMs: number;
+  /** Start of the slot for which the site last published its flexibility envelope. */
+  lastEnvelopeSlotMs: number;
   /** Per-EVSE index of the session's plan row, refreshed by the planner (opaque to the core). */
   plannerMemory: unknown;
 }
 
 export interface PendingAck {
+  /** Which request: its answer differs (a forecast request is answered with an envelope too). */
+  requestKind: 'powerVariation' | 'demandResponse' | 'activation' | 'forecastRequest';
   requestId: string;
   requestMessageId: string;
   requestTopic: string;
@@ -51,6 +55,7 @@ export function siteRuntimeFromState(state: SiteState): SiteRuntime {
     triggers: new Set(),
     pendingAcks: [],
     lastDecisionMs: 0,
+    lastEnvelopeSlotMs: -1,
     plannerMemory: null,
   };
 }

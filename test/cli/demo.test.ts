@@ -50,6 +50,20 @@ describe('evflex demo on the embedded default', () => {
     });
   });
 
+  it('the MPC planner delivers what equal-share delivers, within limits, for less money', async () => {
+    const options = { seed: 5, evseCount: 50, durationHours: 24 };
+    const mpc = await runDemo({ ...options, solver: 'fast' });
+    const equal = await runDemo({ ...options, solver: 'placeholder' });
+    expect(mpc.summary.solver).toBe('mpc-fast');
+    expect(mpc.summary.limitViolations + mpc.summary.setpointSetViolations).toBe(0);
+    expect(mpc.summary.fallbacks).toBe(0);
+    expect(mpc.report.summary.sessionsMet).toBeGreaterThanOrEqual(0.95 * mpc.summary.sessions);
+    expect(mpc.summary.energyDeliveredKwh).toBeGreaterThan(0.97 * equal.summary.energyDeliveredKwh);
+    expect(mpc.summary.costEur).toBeLessThan(0.9 * equal.summary.costEur);
+    // Flexibility envelopes were published once per slot (8.2.5) and on request (8.2.6).
+    expect(mpc.acks.some((a) => (a as { requestId: string }).requestId.startsWith('fr-'))).toBe(true);
+  });
+
   it('`npm run demo -- --json` prints one JSON summary and writes report.json and report.html', () => {
     const out = mkdtempSync(join(tmpdir(), 'evflex-demo-'));
     const stdout = execFileSync(

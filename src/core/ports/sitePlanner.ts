@@ -10,6 +10,22 @@ export interface SlotDecision {
   shortfallKwh: number;
   /** Set when the planner gave up and the safe policy decided instead. */
   fallback: boolean;
+  /** The site's flexibility around the plan, per slot, when the planner has a plan. */
+  envelope?: SiteEnvelope;
+}
+
+/** Per slot of the horizon, at the site connection point (kW, positive = import). */
+export interface SiteEnvelope {
+  startMs: number;
+  slotMinutes: number;
+  baselineKw: number[];
+  minKw: number[];
+  maxKw: number[];
+  /** Cumulative energy (kWh from the start) if the site ran at minKw / maxKw in every slot. */
+  energyMinKwh: number[];
+  energyMaxKwh: number[];
+  reservedUpKw: number[];
+  reservedDownKw: number[];
 }
 
 /**
