@@ -12,11 +12,11 @@
  *    set (every station's message of the decision, `setSize` of them), one variation at a
  *    time, round-robin over the sites → `p50Ms`, `p99Ms`, `maxMs`.
  *  - baseline: the same path without the engine — produce → a bare kafkajs consumer that
- *    re-produces each record (acks = all, then commits) → the separate consumer; two hops like
+ *    re-produces each record (acks = all) → the separate consumer; two hops like
  *    the engine's path → `baselineP50Ms`, `baselineP99Ms`.
  *
  *   npm run bench:latency -- [--json] [--sizes 1,100,1000] [--evses 50] [--samples 200]
- *                            [--version 3.9.2] [--brokers 127.0.0.1:9092]
+ *                            [--version 3.9.2] [--brokers 127.0.0.1:9092] [--solver fast|placeholder]
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -44,6 +44,7 @@ const { values: args } = parseArgs({
     version: { type: 'string' },
     brokers: { type: 'string' },
     partitions: { type: 'string', default: '12' },
+    solver: { type: 'string', default: 'fast' },
   },
 });
 const sizes = args.sizes.split(',').map(Number);
@@ -214,7 +215,9 @@ async function watchOutputs(
   consumer.on(consumer.events.GROUP_JOIN, () => {
     joined = true;
   });
+  // A commit per partition batch would add a round trip each to what the CSMS sees.
   await consumer.run({
+    autoCommit: false,
     eachBatch: async ({ batch }) => {
       const nowMs = performance.now();
       if (batch.topic === topics.setpoints) {
@@ -239,7 +242,7 @@ async function watchOutputs(
   return watch;
 }
 
-/** The baseline's middle: a bare consumer that re-produces each record, then commits. */
+/** The baseline's middle: a bare consumer that re-produces each record (acks = all), nothing else. */
 async function startEcho(kafka: Kafka, from: string, to: string): Promise<Consumer> {
   const producer = kafka.producer({
     createPartitioner: Partitioners.DefaultPartitioner,
@@ -308,6 +311,7 @@ async function runSize(brokers: string, kafkaVersion: string, siteCount: number)
     instanceId: 'bench-engine',
     topicsPrefix: prefix,
     kafka: { brokers: [brokers], groupId: `bench-${prefix}`, partitions: Number(args.partitions) },
+    planner: { solver: args.solver },
   });
   await createKafkaTopics(config);
   const kafka = kafkaClient({ brokers: [brokers], clientId: 'bench' });
@@ -339,18 +343,8 @@ async function runSize(brokers: string, kafkaVersion: string, siteCount: number)
   await produceAll(producer, `${prefix}fleet.state`, fleet);
   say(`  ${siteCount} sites: ${fleet.length} fleet-state messages produced`);
 
-  const service = await startKafkaService(config, { log: () => {} });
-  const ingestStart = performance.now();
-  await service.assigned;
-  await waitUntil(() => service.engine.stats().recordsIn >= fleet.length, 600_000, 'engine ingest');
-  await service.engine.handleBatch([]);
-  const ingestMs = performance.now() - ingestStart;
-  const ingestMsgsPerS = fleet.length / (ingestMs / 1000);
-  const baselineIngestMsgsPerS = await bareIngest(kafka, `${prefix}fleet.state`, fleet.length);
-  say(
-    `  ingest ${Math.round(ingestMsgsPerS)} msg/s (bare consumer ${Math.round(baselineIngestMsgsPerS)} msg/s)`,
-  );
-
+  // Baseline first, with no engine in the process: the same two hops through a bare echo.
+  const samples = Math.max(minSamples, siteCount);
   const watch = await watchOutputs(kafka, {
     setpoints: `${prefix}setpoints`,
     acks: `${prefix}acks`,
@@ -359,8 +353,60 @@ async function runSize(brokers: string, kafkaVersion: string, siteCount: number)
   const echo = await startEcho(kafka, `${prefix}echo.in`, `${prefix}echo.out`);
   await sleep(500);
 
+  const baseline: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const key = `echo-${i}`;
+    const sentMs = performance.now();
+    await producer.send({
+      topic: `${prefix}echo.in`,
+      acks: -1,
+      messages: [{ key, value: JSON.stringify({ i }) }],
+    });
+    await waitUntil(() => watch.echoes.has(key), 60_000, 'echo');
+    baseline.push((watch.echoes.get(key) as number) - sentMs);
+  }
+
+  await echo.disconnect();
+  const baselineIngestMsgsPerS = await bareIngest(kafka, `${prefix}fleet.state`, fleet.length);
+
+  const service = await startKafkaService(config, { log: () => {} });
+  // The clock starts when the engine may fetch (joined, its partitions' snapshots loaded),
+  // as the bare consumer's starts when it has joined.
+  await service.assigned;
+  const ingestStart = performance.now();
+  await waitUntil(() => service.engine.stats().recordsIn >= fleet.length, 600_000, 'engine ingest');
+  await service.engine.handleBatch([]);
+  const ingestMs = performance.now() - ingestStart;
+  const ingestMsgsPerS = fleet.length / (ingestMs / 1000);
+  if (process.env.EVFLEX_BENCH_TRACE) {
+    const [snapshot] = service.engine.snapshotRecords([siteIds[0] as string]);
+    say(
+      `    one site's snapshot: ${snapshot?.value.length} bytes; engine stats ${JSON.stringify(service.engine.stats())}`,
+    );
+  }
+  say(
+    `  ingest ${Math.round(ingestMsgsPerS)} msg/s (bare consumer ${Math.round(baselineIngestMsgsPerS)} msg/s)`,
+  );
+
+  // Optional breakdown (EVFLEX_BENCH_TRACE=1): when the engine publishes a variation's outputs.
+  const trace = new Map<string, { publishStartMs: number; publishEndMs: number }>();
+  if (process.env.EVFLEX_BENCH_TRACE) {
+    const bus = service.bus;
+    const publish = bus.publish.bind(bus);
+    bus.publish = async (records) => {
+      const startMs = performance.now();
+      await publish(records);
+      const endMs = performance.now();
+      for (const r of records) {
+        if (r.topic !== 'acks') continue;
+        const ack = JSON.parse(r.value) as AckMessage;
+        trace.set(ack.requestMessageId, { publishStartMs: startMs, publishEndMs: endMs });
+      }
+    };
+  }
+  const breakdown: number[][] = [];
+
   // Latency: one variation at a time, round-robin over the sites.
-  const samples = Math.max(minSamples, siteCount);
   const latencies: number[] = [];
   for (let i = 0; i < samples; i++) {
     const siteId = siteIds[i % siteCount] as string;
@@ -386,23 +432,21 @@ async function runSize(brokers: string, kafkaVersion: string, siteCount: number)
       `setpoint set of ${siteId}`,
     );
     latencies.push(doneMs - sentMs);
+    const t = trace.get(variation.messageId);
+    if (t)
+      breakdown.push([t.publishStartMs - sentMs, t.publishEndMs - t.publishStartMs, doneMs - t.publishEndMs]);
+  }
+  if (breakdown.length > 0) {
+    for (const [i, name] of [
+      'produce→engine decided',
+      'engine publish (acks=all)',
+      'acked→CSMS has set',
+    ].entries()) {
+      const xs = breakdown.map((b) => b[i] as number).sort((a, b) => a - b);
+      say(`    ${name}: p50 ${round2(percentile(xs, 50))} ms, p99 ${round2(percentile(xs, 99))} ms`);
+    }
   }
 
-  // Baseline: the same two hops through a bare echo consumer.
-  const baseline: number[] = [];
-  for (let i = 0; i < samples; i++) {
-    const key = `echo-${i}`;
-    const sentMs = performance.now();
-    await producer.send({
-      topic: `${prefix}echo.in`,
-      acks: -1,
-      messages: [{ key, value: JSON.stringify({ i }) }],
-    });
-    await waitUntil(() => watch.echoes.has(key), 60_000, 'echo');
-    baseline.push((watch.echoes.get(key) as number) - sentMs);
-  }
-
-  await echo.disconnect();
   await watch.consumer.disconnect();
   await service.stop();
   await producer.disconnect();

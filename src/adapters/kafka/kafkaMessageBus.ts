@@ -76,6 +76,7 @@ export class KafkaMessageBus implements MessageBus {
   private readonly names: KafkaTopicNames;
   private readonly coalesce: ReadonlySet<InputTopic>;
   private producer: Producer | null = null;
+  private snapshotProducer: Producer | null = null;
   private consumer: Consumer | null = null;
   private handlers: KafkaBusHandlers | null = null;
   private owned: number[] = [];
@@ -167,12 +168,24 @@ export class KafkaMessageBus implements MessageBus {
       rebalanceTimeout: 60_000,
       allowAutoTopicCreation: false,
       maxWaitTimeInMs: 500,
+      // Under a backlog, big fetches mean big batches: each site is planned once per batch.
+      maxBytesPerPartition: 8 * 1024 * 1024,
+      maxBytes: 64 * 1024 * 1024,
       retry: { retries: 8, initialRetryTime: 100 },
     });
+    // Snapshots travel on their own connection, so setpoints and acks never queue behind them.
+    const snapshotProducer = this.kafka.producer({
+      allowAutoTopicCreation: false,
+      idempotent: false,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     this.producer = producer;
+    this.snapshotProducer = snapshotProducer;
     this.consumer = consumer;
     try {
       await producer.connect();
+      await snapshotProducer.connect();
       await consumer.connect();
       await consumer.subscribe({
         topics: this.names.inputs,
@@ -240,8 +253,13 @@ export class KafkaMessageBus implements MessageBus {
       if (plain.size > 0) sends.push(producer.sendBatch({ topicMessages: [...plain.values()], acks: -1 }));
       // Snapshots are large and repetitive: gzip them (kafkajs ships gzip without extra codecs).
       if (snapshots.messages.length > 0) {
+        const snapshotProducer = this.snapshotProducer ?? producer;
         sends.push(
-          producer.sendBatch({ topicMessages: [snapshots], acks: -1, compression: CompressionTypes.GZIP }),
+          snapshotProducer.sendBatch({
+            topicMessages: [snapshots],
+            acks: -1,
+            compression: CompressionTypes.GZIP,
+          }),
         );
       }
       await Promise.all(sends);
@@ -265,8 +283,10 @@ export class KafkaMessageBus implements MessageBus {
       await consumer.disconnect().catch(() => {});
     }
     await this.producer?.disconnect().catch(() => {});
+    await this.snapshotProducer?.disconnect().catch(() => {});
     this.consumer = null;
     this.producer = null;
+    this.snapshotProducer = null;
   }
 
   private async handleBatch({
