@@ -82,7 +82,7 @@ export function decideSite(runtime: SiteRuntime, nowMs: number, ctx: DecideConte
     new Float64Array(evseCount).fill(config.setpoints.fallbackLimitKw),
   );
 
-  const setId = `${state.siteId}:${nowMs}`;
+  const setId = `${state.siteId}:${nowMs}:${++runtime.decisionSeq}`;
   const byStation = new Map<string, EvseSetpoint[]>();
   for (let e = 0; e < evseCount; e++) {
     const evse = state.evses[e];
@@ -183,6 +183,7 @@ export function decideSite(runtime: SiteRuntime, nowMs: number, ctx: DecideConte
   }
   runtime.pendingAcks = [];
   runtime.triggers.clear();
+  runtime.firstTriggerMs = -1;
   runtime.lastDecisionMs = nowMs;
 
   const sitePowerKw = netSums[0];

@@ -13,6 +13,8 @@ import type { TelemetryRow, TelemetrySink } from './ports/telemetrySink';
 import { emptySiteState, rememberMessageId, type SiteRuntime, siteRuntimeFromState } from './siteRuntime';
 import { type Validated, validateRecord } from './validateRecord';
 
+const COALESCED_TRIGGERS = new Set(['arrival', 'departure', 'evUpdate', 'prices']);
+
 export interface EngineDeps {
   config: EvflexConfig;
   clock: Clock;
@@ -232,6 +234,7 @@ export function createEngine(deps: EngineDeps): Engine {
         if (work.nowMs - runtime.lastDecisionMs >= replanMs) runtime.triggers.add('timer');
       }
       if (runtime.triggers.size === 0 && runtime.pendingAcks.length === 0) continue;
+      if (!dueNow(runtime, work.nowMs)) continue;
       const decision = decideSite(runtime, work.nowMs, decideCtx);
       stats.decisions++;
       if (decision.fallback) stats.fallbacks++;
@@ -252,6 +255,18 @@ export function createEngine(deps: EngineDeps): Engine {
       out.records.push(...snapshotRecords());
     }
     return out;
+  };
+
+  /**
+   * Bursts of fleet events (arrivals, departures, EV updates) are coalesced for
+   * `planner.coalesceMs` after the first one; grid and market requests are decided at once.
+   */
+  const dueNow = (runtime: SiteRuntime, nowMs: number): boolean => {
+    const windowMs = config.planner.coalesceMs;
+    if (windowMs <= 0 || runtime.pendingAcks.length > 0) return true;
+    for (const trigger of runtime.triggers) if (!COALESCED_TRIGGERS.has(trigger)) return true;
+    if (runtime.firstTriggerMs < 0) runtime.firstTriggerMs = nowMs;
+    return nowMs - runtime.firstTriggerMs >= windowMs;
   };
 
   const work$ = new Subject<Work>();

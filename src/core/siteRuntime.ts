@@ -11,6 +11,10 @@ export interface SiteRuntime {
   /** Requests waiting for an ack once the next decision is made. */
   pendingAcks: PendingAck[];
   lastDecisionMs: number;
+  /** Decisions made for this site by this instance; makes every setId unique. */
+  decisionSeq: number;
+  /** When the oldest not-yet-decided fleet event arrived (-1: none), for coalescing bursts. */
+  firstTriggerMs: number;
   /** Start of the slot for which the site last published its flexibility envelope. */
   lastEnvelopeSlotMs: number;
   /** Per-EVSE index of the session's plan row, refreshed by the planner (opaque to the core). */
@@ -55,6 +59,8 @@ export function siteRuntimeFromState(state: SiteState): SiteRuntime {
     triggers: new Set(),
     pendingAcks: [],
     lastDecisionMs: 0,
+    decisionSeq: 0,
+    firstTriggerMs: -1,
     lastEnvelopeSlotMs: -1,
     plannerMemory: null,
   };

@@ -82,3 +82,28 @@ describe('DSO power variation (IEC 63110-1 8.2.7)', () => {
     expect(versions.size).toBe(8);
   });
 });
+
+describe('coalescing bursts of fleet events', () => {
+  it('plans a burst of arrivals once after the window, but a DSO variation at once', async () => {
+    const h = await anEngine({ planner: { coalesceMs: 2000 } });
+    h.send('fleet.state', aTopologyMessage(site, T0));
+    await h.deliver();
+    const before = h.engine.stats().decisions;
+    h.send('fleet.state', anEvArrival('site-d', 'z1-s1-e1', anEv(), T0));
+    await h.deliver();
+    h.clock.advanceTo(T0 + 1000);
+    h.send('fleet.state', anEvArrival('site-d', 'z1-s2-e1', anEv(), T0 + 1000));
+    await h.deliver();
+    expect(h.engine.stats().decisions).toBe(before);
+    h.clock.advanceTo(T0 + 2000);
+    await h.engine.tick();
+    expect(h.engine.stats().decisions).toBe(before + 1);
+    expect(h.latestSet('site-d')[0].trigger).toBe('arrival');
+
+    h.send('fleet.state', anEvArrival('site-d', 'z1-s3-e1', anEv(), T0 + 2000));
+    h.send('dso.power-variation', aPowerVariation('site-d', { importLimitKw: 15 }, T0 + 2000));
+    await h.deliver();
+    expect(h.engine.stats().decisions).toBe(before + 2);
+    expect(sumLimits(h.latestSet('site-d'))).toBeLessThanOrEqual(15);
+  });
+});
