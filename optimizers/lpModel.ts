@@ -83,8 +83,9 @@ export function buildLpModel(problem: PlanningProblem): LpModel {
         nodeRows[n * T + t].idx.push(c);
         nodeRows[n * T + t].coef.push(1);
       }
+      let u = -1;
       if (floor > 0) {
-        const u = addCol(`u${s}_${t}`, 0, 1, 0, true);
+        u = addCol(`u${s}_${t}`, 0, 1, 0, true);
         rows.push({
           name: `fl${s}_${t}`,
           idx: [c, u],
@@ -103,6 +104,15 @@ export function buildLpModel(problem: PlanningProblem): LpModel {
       if (dMax > 0) {
         const d = addCol(`d${s}_${t}`, 0, dMax, problem.wearCostPerKwh[s] * h);
         dischargeCol[s * T + t] = d;
+        // With a floor, charging and discharging in the same slot would net below the floor: exclude it.
+        if (u >= 0)
+          rows.push({
+            name: `fd${s}_${t}`,
+            idx: [d, u],
+            coef: [1, dMax],
+            lo: Number.NEGATIVE_INFINITY,
+            hi: dMax,
+          });
         energyIdx.push(d);
         energyCoef.push(-h / etaD);
         siteRows[t].idx.push(d);

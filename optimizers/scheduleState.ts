@@ -32,6 +32,8 @@ export interface ScheduleState {
   nodeHi: Int32Array;
   /** Scratch SoC trajectory for one session. */
   socScratch: Float64Array;
+  /** Work left in the current augmenting-path search. */
+  searchLeft: number;
   /** Scratch slot lists and marginal values for one session. */
   winScratch: Int32Array;
   winScratchA: Int32Array;
@@ -123,6 +125,7 @@ export function createScheduleState(problem: PlanningProblem): ScheduleState {
     nodeHi,
     socScratch: new Float64Array(T + 1),
     winScratch: new Int32Array(T),
+    searchLeft: 0,
     winScratchA: new Int32Array(T),
     winScratchB: new Int32Array(T),
     valScratch: new Float64Array(T),
@@ -235,6 +238,16 @@ function sortByKey(idx: Int32Array, n: number, key: Float64Array): void {
     }
     idx[j + 1] = x;
   }
+}
+
+/** Battery kWh session s can still add in slot t without its SoC exceeding capacity later (∞ if charge-only). */
+function socRoomUpKwh(st: ScheduleState, s: number, t: number): number {
+  const P = st.problem;
+  if (P.maxDischargeKw[s] <= 0) return Number.POSITIVE_INFINITY;
+  socTrajectory(st, s);
+  let hi = Number.NEGATIVE_INFINITY;
+  for (let k = t + 1; k <= st.T; k++) if (st.socScratch[k] > hi) hi = st.socScratch[k];
+  return Math.max(0, P.capacityKwh[s] - hi);
 }
 
 /** Fills st.socScratch[t] with the SoC at the end of slot t (index t+1; [0] = start). */
@@ -353,8 +366,6 @@ export function improveSession(
       }
       // Battery-neutral amount q (kWh).
       let q = Math.min(da * ra, db * rb, quantumKwh);
-      if (floor > 0 && pb >= 0 && pb < floor - EPS && q / rb < floor - pb - EPS) continue;
-      if (floor > 0 && pa > 0 && pa - q / ra > EPS && pa - q / ra < floor - EPS) continue;
       if (v2g) {
         if (!socValid) {
           socTrajectory(st, s);
@@ -371,6 +382,8 @@ export function improveSession(
           q = Math.min(q, lo - socLow);
         }
       }
+      if (floor > 0 && pb >= 0 && pb < floor - EPS && q / rb < floor - pb - EPS) continue;
+      if (floor > 0 && pa > 0 && pa - q / ra > EPS && pa - q / ra < floor - EPS) continue;
       if (q <= 1e-9) continue;
       addKw(st, s, a, -q / ra);
       addKw(st, s, b, q / rb);
@@ -409,11 +422,15 @@ export function fillSession(
     const p = st.kw[row + t];
     const head = importHeadroom(st, s, t);
     if (p < 0) {
-      const x = Math.min(-p, head, (missing * P.dischargeEfficiency[s]) / h);
+      const x = Math.min(
+        -p,
+        head,
+        (Math.min(missing, socRoomUpKwh(st, s, t)) * P.dischargeEfficiency[s]) / h,
+      );
       if (x > 0) addKw(st, s, t, x);
       continue;
     }
-    let x = Math.min(pMax - p, head, missing / (h * etaC));
+    let x = Math.min(pMax - p, head, missing / (h * etaC), socRoomUpKwh(st, s, t) / (h * etaC));
     if (floor > 0 && p + x < floor) {
       // Round up to the floor when the limits and the energy maximum allow it, else skip this slot.
       const need = floor - p;
@@ -532,13 +549,6 @@ export function pairStep(st: ScheduleState, s: number, a: number, b: number, max
   const ra = rateAt(st, s, pa, false);
   const rb = rateAt(st, s, pb, true);
   let q = Math.min(da * ra, db * rb);
-  if (floor > 0) {
-    if (pb >= 0 && pb < floor - EPS && pb + q / rb < floor - EPS) return 0;
-    if (pa > 0 && pa - q / ra > EPS && pa - q / ra < floor - EPS) {
-      q = Math.max(0, (pa - floor) * ra);
-      if (q <= 1e-12) return 0;
-    }
-  }
   if (dMax > 0) {
     socTrajectory(st, s);
     if (b < a) {
@@ -550,6 +560,11 @@ export function pairStep(st: ScheduleState, s: number, a: number, b: number, max
       for (let t = a + 1; t <= b; t++) if (st.socScratch[t] < lo) lo = st.socScratch[t];
       q = Math.min(q, lo - Math.min(P.socKwh[s], P.socMinKwh[s]));
     }
+  }
+  if (floor > 0) {
+    // p ∈ {0} ∪ [floor, max] after the step: a stops on the floor (or 0), b must reach the floor.
+    if (pa > 0 && pa - q / ra > EPS && pa - q / ra < floor - EPS) q = Math.max(0, (pa - floor) * ra);
+    if (pb >= 0 && pb < floor - EPS && pb + q / rb < floor - EPS) return 0;
   }
   if (q <= 1e-12) return 0;
   addKw(st, s, a, -q / ra);
@@ -640,7 +655,8 @@ export function rescueShortfall(st: ScheduleState, s: number, budget: number): n
       P.maxChargeKw[s] - st.kw[s * T + t],
       (P.energyTargetKwh[s] - st.deliveredKwh[s]) / (h * etaS),
     );
-    if (x > 1e-12 && st.kw[s * T + t] >= 0) addKw(st, s, t, x);
+    const capped = Math.min(x, socRoomUpKwh(st, s, t) / (h * etaS));
+    if (capped > 1e-12 && st.kw[s * T + t] >= 0) addKw(st, s, t, capped);
   }
   return st.deliveredKwh[s] - before;
 }
@@ -727,6 +743,19 @@ export function makeRoom(
   budget: number,
   maxPrice: number,
 ): number {
+  // `budget` bounds the whole search (all levels): one shared counter.
+  st.searchLeft = budget;
+  return makeRoomRec(st, s, t, needKw, depth, maxPrice);
+}
+
+function makeRoomRec(
+  st: ScheduleState,
+  s: number,
+  t: number,
+  needKw: number,
+  depth: number,
+  maxPrice: number,
+): number {
   const P = st.problem;
   const T = st.T;
   let room = importHeadroom(st, s, t);
@@ -748,18 +777,17 @@ export function makeRoom(
   const span = st.nodeHi[n] - lo;
   const startAt = (s * 7919 + t * 104729) % Math.max(1, span);
   let freed = 0;
-  let scanned = 0;
-  for (let k = 0; k < span && scanned < budget && freed < want - 1e-12; k++) {
+  for (let k = 0; k < span && st.searchLeft > 0 && freed < want - 1e-12; k++) {
     const r = st.dfsSessions[lo + ((startAt + k) % span)];
     if (r === s || P.minChargeKw[r] > 0 || st.kw[r * T + t] <= 1e-9) continue;
-    scanned++;
+    st.searchLeft--;
     for (let j = 0; j < T && freed < want - 1e-12 && st.kw[r * T + t] > 1e-9; j++) {
       const t2 = st.slotOrder[j];
       if (P.importPricePerKwh[t2] >= maxPrice) break;
       if (t2 === t || t2 < P.firstSlot[r] || t2 >= P.endSlot[r]) continue;
       if (st.kw[r * T + t2] >= P.maxChargeKw[r] - 1e-9 || st.kw[r * T + t2] < 0) continue;
       const step = Math.min(want - freed, st.kw[r * T + t], P.maxChargeKw[r] - st.kw[r * T + t2]);
-      makeRoom(st, r, t2, step, depth - 1, budget, maxPrice);
+      makeRoomRec(st, r, t2, step, depth - 1, maxPrice);
       freed += pairStep(st, r, t, t2, step);
     }
   }
