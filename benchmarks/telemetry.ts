@@ -7,7 +7,11 @@
  * rows due at the offered rate. Control latency = tick completion minus the time the tick was
  * due, so anything the sink does on the event loop (encoding, HTTP writes, GC) shows up.
  *
- *   npm run bench:telemetry -- [--json] [--seconds 10] [--rate 250000] [--evses 2000]
+ * Sink-on and sink-off run in alternating slices of the same run (off/on, then on/off), so
+ * both see the same background load on a shared machine; after each on slice the sink is
+ * drained, and that time counts against the insert rate.
+ *
+ *   npm run bench:telemetry -- [--json] [--seconds 10] [--slice 2] [--rate 250000] [--evses 2000]
  */
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -20,11 +24,13 @@ const { values: args } = parseArgs({
   options: {
     json: { type: 'boolean', default: false },
     seconds: { type: 'string', default: '10' },
+    slice: { type: 'string', default: '2' },
     rate: { type: 'string', default: '250000' },
     evses: { type: 'string', default: '2000' },
   },
 });
 const phaseS = Number(args.seconds);
+const sliceS = Number(args.slice);
 const offeredRowsPerS = Number(args.rate);
 const evseCount = Number(args.evses);
 const TICK_MS = 1;
@@ -67,34 +73,34 @@ function makeControlStep(n: number) {
 /** Rows rotate through the tables the engine writes most (meter values and frequency dominate). */
 function makeRowSource(tsBaseMs: number) {
   let n = 0;
-  const meter: Extract<TelemetryRow, { table: 'meter_values' }> = {
-    table: 'meter_values',
-    tsMs: 0,
-    siteId: 'site-1',
-    evseId: '',
-    powerKw: 0,
-  };
   const evseIds = Array.from({ length: 500 }, (_, i) => `evse-${i}`);
+  const siteIds = Array.from({ length: 40 }, (_, i) => `site-${i}`);
   return (): TelemetryRow => {
     n++;
     const tsMs = tsBaseMs + (n >> 6);
     const k = n % 10;
     if (k < 7) {
       // A fresh object per row, as the engine builds them.
-      return { ...meter, tsMs, siteId: `site-${n % 40}`, evseId: evseIds[n % 500], powerKw: (n % 220) / 10 };
+      return {
+        table: 'meter_values',
+        tsMs,
+        siteId: siteIds[n % 40],
+        evseId: evseIds[n % 500],
+        powerKw: (n % 220) / 10,
+      };
     }
     if (k < 9)
       return {
         table: 'frequency',
         tsMs,
-        siteId: `site-${n % 40}`,
+        siteId: siteIds[n % 40],
         meterId: 'meter-1',
         hz: 50 + ((n % 41) - 20) / 1000,
       };
     return {
       table: 'setpoints',
       tsMs,
-      siteId: `site-${n % 40}`,
+      siteId: siteIds[n % 40],
       stationId: `station-${n % 250}`,
       evseId: evseIds[n % 500],
       sessionId: `session-${n}`,
@@ -113,19 +119,23 @@ function percentile(sorted: Float64Array, p: number): number {
 }
 
 interface PhaseResult {
-  latenciesMs: Float64Array;
-  stepMs: Float64Array;
+  /** Share of wall time the main thread was busy (event-loop utilization). */
+  busyS: number;
+  latenciesMs: number[];
+  stepMs: number[];
   rowsRecorded: number;
   elapsedS: number;
 }
 
+const nextRow = makeRowSource(Date.UTC(2026, 0, 1));
+
 /** Runs the control loop for `seconds`; records telemetry at the offered rate when `sink` is given. */
 function runPhase(sink: TelemetrySink | null, seconds: number): Promise<PhaseResult> {
   const step = makeControlStep(evseCount);
-  const nextRow = makeRowSource(Date.UTC(2026, 0, 1));
   const latencies: number[] = [];
   const steps: number[] = [];
   let rowsRecorded = 0;
+  const eluStart = performance.eventLoopUtilization();
   const startMs = performance.now();
   const endMs = startMs + seconds * 1000;
   let dueMs = startMs;
@@ -144,9 +154,11 @@ function runPhase(sink: TelemetrySink | null, seconds: number): Promise<PhaseRes
       latencies.push(doneMs - dueMs);
       steps.push(doneMs - beganMs);
       if (doneMs >= endMs) {
+        const elu = performance.eventLoopUtilization(eluStart);
         resolve({
-          latenciesMs: Float64Array.from(latencies).sort(),
-          stepMs: Float64Array.from(steps).sort(),
+          busyS: elu.active / 1000,
+          latenciesMs: latencies,
+          stepMs: steps,
           rowsRecorded,
           elapsedS: (doneMs - startMs) / 1000,
         });
@@ -183,16 +195,29 @@ try {
   await sink.flush();
   const warm = sink.stats();
 
-  const off = await runPhase(null, phaseS);
-  const on = await runPhase(sink, phaseS);
-  const onEndMs = performance.now();
-  await sink.flush();
-  const writtenAtMs = performance.now();
+  const off: PhaseResult = { busyS: 0, latenciesMs: [], stepMs: [], rowsRecorded: 0, elapsedS: 0 };
+  const on: PhaseResult = { busyS: 0, latenciesMs: [], stepMs: [], rowsRecorded: 0, elapsedS: 0 };
+  let onWithDrainS = 0;
+  const rounds = Math.max(1, Math.round(phaseS / sliceS));
+  for (let round = 0; round < rounds; round++) {
+    for (const sinkOn of round % 2 === 0 ? [false, true] : [true, false]) {
+      const slice = await runPhase(sinkOn ? sink : null, sliceS);
+      const into = sinkOn ? on : off;
+      into.latenciesMs.push(...slice.latenciesMs);
+      into.stepMs.push(...slice.stepMs);
+      into.rowsRecorded += slice.rowsRecorded;
+      into.elapsedS += slice.elapsedS;
+      into.busyS += slice.busyS;
+      if (sinkOn) {
+        const drainStartMs = performance.now();
+        await sink.flush();
+        onWithDrainS += slice.elapsedS + (performance.now() - drainStartMs) / 1000;
+      }
+    }
+  }
   const stats = sink.stats();
-  const onStartWrittenRows = warm.rowsWritten;
-  // Sustained rate: rows written by the on phase over the time until all of them were written.
-  const onPhaseS = on.elapsedS + (writtenAtMs - onEndMs) / 1000;
-  const rowsWritten = stats.rowsWritten - onStartWrittenRows;
+  // Sustained rate: rows written during the on slices over their time including the drains.
+  const rowsWritten = stats.rowsWritten - warm.rowsWritten;
   await sink.close();
 
   const check = createClient({ url: server.url });
@@ -204,15 +229,24 @@ try {
   const rowsInServer = Number((await counted.json<{ rows: string }>())[0].rows);
   await check.close();
 
+  const sorted = (xs: number[]) => Float64Array.from(xs).sort();
+  const [onLatencies, offLatencies, onSteps, offSteps] = [
+    on.latenciesMs,
+    off.latenciesMs,
+    on.stepMs,
+    off.stepMs,
+  ].map(sorted);
   const result = {
-    rowsPerS: Math.round(rowsWritten / onPhaseS),
+    rowsPerS: Math.round(rowsWritten / onWithDrainS),
     rowsDropped: stats.rowsDropped,
-    controlP99MsSinkOn: Number(percentile(on.latenciesMs, 99).toFixed(3)),
-    controlP99MsSinkOff: Number(percentile(off.latenciesMs, 99).toFixed(3)),
-    controlP50MsSinkOn: Number(percentile(on.latenciesMs, 50).toFixed(3)),
-    controlP50MsSinkOff: Number(percentile(off.latenciesMs, 50).toFixed(3)),
-    stepP99MsSinkOn: Number(percentile(on.stepMs, 99).toFixed(3)),
-    stepP99MsSinkOff: Number(percentile(off.stepMs, 99).toFixed(3)),
+    controlP99MsSinkOn: Number(percentile(onLatencies, 99).toFixed(3)),
+    controlP99MsSinkOff: Number(percentile(offLatencies, 99).toFixed(3)),
+    controlP50MsSinkOn: Number(percentile(onLatencies, 50).toFixed(3)),
+    controlP50MsSinkOff: Number(percentile(offLatencies, 50).toFixed(3)),
+    stepP99MsSinkOn: Number(percentile(onSteps, 99).toFixed(3)),
+    stepP99MsSinkOff: Number(percentile(offSteps, 99).toFixed(3)),
+    mainThreadBusyPctSinkOn: Number(((100 * on.busyS) / on.elapsedS).toFixed(1)),
+    mainThreadBusyPctSinkOff: Number(((100 * off.busyS) / off.elapsedS).toFixed(1)),
     offeredRowsPerS,
     rowsRecorded: on.rowsRecorded,
     rowsWritten,
@@ -221,6 +255,8 @@ try {
     phaseS,
     evses: evseCount,
     ticksSinkOn: on.latenciesMs.length,
+    slices: rounds * 2,
+    sliceS,
     ticksSinkOff: off.latenciesMs.length,
   };
   if (args.json) console.log(JSON.stringify(result));

@@ -1,5 +1,4 @@
-import { Readable } from 'node:stream';
-import { type ClickHouseClient, ClickHouseError, ClickHouseLogLevel, createClient } from '@clickhouse/client';
+import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { EvflexError } from '../../core/evflexError';
 import type {
   TelemetryRow,
@@ -8,9 +7,12 @@ import type {
   TelemetryTable,
 } from '../../core/ports/telemetrySink';
 import { assertIdentifier, migrateTelemetrySchema } from './migrateTelemetrySchema';
+import { ChunkPool } from './chunkPool';
 import { RowBinaryBuffer } from './rowBinaryBuffer';
 import { ROW_BINARY_ENCODERS } from './rowBinaryEncoders';
+import { mainThreadInserter, TelemetryInsertError, type TelemetryInserter } from './telemetryInserter';
 import { TELEMETRY_TABLE_NAMES } from './telemetryTables';
+import { workerThreadInserter } from './workerThreadInserter';
 
 export type TelemetryLogLevel = 'info' | 'warn' | 'error';
 
@@ -39,7 +41,12 @@ export interface ClickHouseTelemetrySinkOptions {
   log?: (level: TelemetryLogLevel, message: string) => void;
   /** Wall clock for log intervals and durations only (the sink records no time of its own). */
   nowMs?: () => number;
-  /** An existing client (tests); the sink then does not close it. */
+  /**
+   * Where inserts run. 'worker' (default) keeps HTTP off the control thread; 'main' runs them
+   * on the calling thread.
+   */
+  insertThread?: 'worker' | 'main';
+  /** An existing client (tests); inserts then run on the main thread and the sink does not close it. */
   client?: ClickHouseClient;
 }
 
@@ -101,6 +108,7 @@ export function createClickHouseTelemetrySink(opts: ClickHouseTelemetrySinkOptio
   const maxInFlight = opts.maxInFlight ?? 2;
   const maxBufferedBytes = opts.maxBufferedBytes ?? 256 * 1024 * 1024;
   const chunkBytes = opts.chunkBytes ?? 64 * 1024;
+  const requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
   const retryMinMs = opts.retryMinMs ?? 100;
   const retryMaxMs = opts.retryMaxMs ?? 5_000;
   const closeTimeoutMs = opts.closeTimeoutMs ?? 10_000;
@@ -113,7 +121,7 @@ export function createClickHouseTelemetrySink(opts: ClickHouseTelemetrySinkOptio
       url: opts.url,
       username: opts.username ?? 'default',
       password: opts.password ?? '',
-      request_timeout: opts.requestTimeoutMs ?? 30_000,
+      request_timeout: requestTimeoutMs,
       max_open_connections: maxInFlight + 2,
       application: 'evflex',
       compression: { request: false, response: false },
@@ -121,9 +129,21 @@ export function createClickHouseTelemetrySink(opts: ClickHouseTelemetrySinkOptio
       log: { level: ClickHouseLogLevel.OFF },
     });
 
+  const inserter: TelemetryInserter =
+    opts.client || opts.insertThread === 'main'
+      ? mainThreadInserter(client)
+      : workerThreadInserter({
+          url: opts.url,
+          username: opts.username ?? 'default',
+          password: opts.password ?? '',
+          requestTimeoutMs,
+          maxOpenConnections: maxInFlight + 1,
+        });
+  const pool = new ChunkPool(chunkBytes);
+
   const queues = new Map<TelemetryTable, TableQueue>();
   for (const table of TELEMETRY_TABLE_NAMES) {
-    queues.set(table, { table, rows: new RowBinaryBuffer(chunkBytes), retry: [] });
+    queues.set(table, { table, rows: new RowBinaryBuffer(pool), retry: [] });
   }
   const droppedByTable = Object.fromEntries(TELEMETRY_TABLE_NAMES.map((t) => [t, 0])) as Record<
     TelemetryTable,
@@ -244,21 +264,11 @@ export function createClickHouseTelemetrySink(opts: ClickHouseTelemetrySinkOptio
   const send = (batch: Batch) => {
     inFlight++;
     insertBatches++;
-    client
-      .exec({
-        query: `INSERT INTO ${database}.${batch.table} FORMAT RowBinary`,
-        values: Readable.from(batch.chunks, { objectMode: false }),
-      })
-      .then((result) => {
-        // The insert's response carries nothing; drain it so the socket returns to the pool.
-        return new Promise<void>((resolve, reject) => {
-          result.stream.once('end', resolve);
-          result.stream.once('error', reject);
-          result.stream.resume();
-        });
-      })
+    inserter
+      .insert(`INSERT INTO ${database}.${batch.table} FORMAT RowBinary`, batch.chunks)
       .then(
-        () => {
+        (chunks) => {
+          for (const c of chunks) pool.release(c.buffer as ArrayBuffer);
           rowsWritten += batch.rows;
           rowsBuffered -= batch.rows;
           bytesBuffered -= batch.bytes;
@@ -267,7 +277,17 @@ export function createClickHouseTelemetrySink(opts: ClickHouseTelemetrySinkOptio
         },
         (error: unknown) => {
           insertErrors++;
-          const code = error instanceof ClickHouseError ? error.code : '';
+          const insertError =
+            error instanceof TelemetryInsertError ? error : new TelemetryInsertError(String(error), '', batch.chunks);
+          const code = insertError.serverCode;
+          if (insertError.chunks.length === 0 && batch.chunks.length > 0) {
+            // The insert thread died holding the rows' bytes: they are gone, count them.
+            rowsBuffered -= batch.rows;
+            bytesBuffered -= batch.bytes;
+            drop(batch.table, batch.rows, insertError.message);
+            return;
+          }
+          batch.chunks = insertError.chunks;
           if (DATA_ERROR_CODES.has(code)) {
             rowsBuffered -= batch.rows;
             bytesBuffered -= batch.bytes;
@@ -405,6 +425,7 @@ export function createClickHouseTelemetrySink(opts: ClickHouseTelemetrySinkOptio
     }
     bytesBuffered = 0;
     readyResolve();
+    await inserter.close();
     if (ownsClient) await client.close();
   };
 

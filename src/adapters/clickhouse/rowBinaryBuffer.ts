@@ -1,34 +1,28 @@
 const TWO_POW_32 = 4_294_967_296;
 
+import { ChunkPool } from './chunkPool';
+
 /**
- * Append-only RowBinary writer for one table: rows go into a large reusable Buffer and are cut
- * into chunks (whole rows only) that become the HTTP body of an insert. Binary, because
- * formatting numbers as text costs several hundred ns per field and telemetry runs at
- * hundreds of thousands of rows per second on the control thread.
+ * Append-only RowBinary writer for one table: rows are encoded into chunk buffers (whole rows
+ * only) that become the HTTP body of an insert. Binary, because formatting numbers as text
+ * costs several hundred ns per field and telemetry runs at hundreds of thousands of rows per
+ * second on the control thread. Every chunk owns its ArrayBuffer from offset 0, so it can be
+ * transferred to another thread and recycled through the pool.
  */
 export class RowBinaryBuffer {
   private buf: Buffer;
   private pos = 0;
-  private chunkStart = 0;
   private rowStart = 0;
   private rowsInChunk = 0;
-  private readonly chunkBytes: number;
-  private readonly bufferBytes: number;
+  private readonly pool: ChunkPool;
   private readonly sealed: Buffer[] = [];
   private readonly sealedRows: number[] = [];
   private sealedRowCount = 0;
   private sealedByteCount = 0;
 
-  /**
-   * @param chunkBytes rows are cut into chunks of about this size: the unit of one socket write,
-   *   so no single write holds the event loop for long.
-   * @param bufferBytes chunks are carved out of buffers this large: allocating a fresh buffer per
-   *   chunk showed up as the sink's largest cost in profiles.
-   */
-  constructor(chunkBytes = 64 * 1024, bufferBytes = Math.max(chunkBytes, 2 * 1024 * 1024)) {
-    this.chunkBytes = chunkBytes;
-    this.bufferBytes = bufferBytes;
-    this.buf = Buffer.allocUnsafeSlow(bufferBytes);
+  constructor(pool: ChunkPool = new ChunkPool()) {
+    this.pool = pool;
+    this.buf = Buffer.from(pool.acquire());
   }
 
   /** Rows written and not yet taken. */
@@ -37,23 +31,20 @@ export class RowBinaryBuffer {
   }
 
   get pendingBytes(): number {
-    return this.sealedByteCount + (this.pos - this.chunkStart);
+    return this.sealedByteCount + this.pos;
   }
 
-  /** Starts a row of at most `maxBytes`; when the buffer can't hold it, writing moves to a fresh one. */
+  /** Starts a row of at most `maxBytes`; when the chunk can't hold it, writing moves to a fresh one. */
   beginRow(maxBytes: number): void {
     if (this.pos + maxBytes > this.buf.length) {
       this.seal();
-      this.buf = Buffer.allocUnsafeSlow(Math.max(this.bufferBytes, maxBytes));
-      this.pos = 0;
-      this.chunkStart = 0;
+      if (maxBytes > this.buf.length) this.buf = Buffer.from(this.pool.acquire(maxBytes));
     }
     this.rowStart = this.pos;
   }
 
   endRow(): void {
     this.rowsInChunk++;
-    if (this.pos - this.chunkStart >= this.chunkBytes) this.seal();
   }
 
   /** Forgets a half-written row, so one bad row can't corrupt the stream. */
@@ -63,7 +54,7 @@ export class RowBinaryBuffer {
 
   /**
    * Takes whole chunks up to `maxRows` (at least one chunk); with `partial`, also the rows of
-   * the chunk still being written. The chunks share memory with the buffers, no copy.
+   * the chunk still being written.
    */
   take(maxRows: number, partial: boolean): { chunks: Buffer[]; rows: number; bytes: number } {
     const chunks: Buffer[] = [];
@@ -93,15 +84,17 @@ export class RowBinaryBuffer {
     return { chunks, rows, bytes };
   }
 
+  /** Closes the current chunk (if it has rows) and continues in a fresh pooled buffer. */
   private seal(): void {
     if (this.rowsInChunk === 0) return;
-    const chunk = this.buf.subarray(this.chunkStart, this.pos);
+    const chunk = Buffer.from(this.buf.buffer, 0, this.pos);
     this.sealed.push(chunk);
     this.sealedRows.push(this.rowsInChunk);
     this.sealedRowCount += this.rowsInChunk;
     this.sealedByteCount += chunk.length;
-    this.chunkStart = this.pos;
     this.rowsInChunk = 0;
+    this.pos = 0;
+    this.buf = Buffer.from(this.pool.acquire());
   }
 
   /** UInt64 from a non-negative safe integer; anything else is written as 0 (see `uint32`). */

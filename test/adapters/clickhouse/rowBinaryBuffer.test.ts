@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ChunkPool } from '../../../src/adapters/clickhouse/chunkPool';
 import { RowBinaryBuffer } from '../../../src/adapters/clickhouse/rowBinaryBuffer';
 import { ROW_BINARY_ENCODERS } from '../../../src/adapters/clickhouse/rowBinaryEncoders';
 
@@ -42,7 +43,7 @@ function reader(bytes: Buffer) {
 }
 
 function writeOne(write: (w: RowBinaryBuffer) => void): Buffer {
-  const w = new RowBinaryBuffer(1024);
+  const w = new RowBinaryBuffer(new ChunkPool(1024));
   // Room for the longest sample; the table encoders size this from the row itself.
   w.beginRow(300_000);
   write(w);
@@ -87,7 +88,7 @@ describe('RowBinaryBuffer', () => {
   });
 
   it('cuts chunks on whole rows only, and take() respects the row budget', () => {
-    const w = new RowBinaryBuffer(64);
+    const w = new RowBinaryBuffer(new ChunkPool(64));
     for (let i = 0; i < 50; i++)
       ROW_BINARY_ENCODERS.frequency(w, { table: 'frequency', tsMs: i, siteId: 's', meterId: 'm', hz: 50 });
     expect(w.pendingRows).toBe(50);
@@ -108,7 +109,7 @@ describe('RowBinaryBuffer', () => {
   });
 
   it('abortRow forgets a half-written row', () => {
-    const w = new RowBinaryBuffer(1024);
+    const w = new RowBinaryBuffer(new ChunkPool(1024));
     w.beginRow(100);
     w.uint64(1);
     w.endRow();

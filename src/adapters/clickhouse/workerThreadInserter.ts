@@ -1,0 +1,127 @@
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import { TelemetryInsertError, type TelemetryInserter } from './telemetryInserter';
+
+export interface WorkerInserterConfig {
+  url: string;
+  username: string;
+  password: string;
+  requestTimeoutMs: number;
+  maxOpenConnections: number;
+}
+
+interface Pending {
+  resolve: (chunks: Buffer[]) => void;
+  reject: (error: TelemetryInsertError) => void;
+  lengths: number[];
+}
+
+/*
+ * The worker is plain JavaScript run with `eval: true`, so it starts the same way under tsx,
+ * vitest and plain node (a .ts worker file would need each runner's loader). It only moves
+ * bytes: the control thread encodes rows, this thread does HTTP, so socket writes, response
+ * parsing and the client's promise churn never sit between two control steps.
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { Readable } = require('node:stream');
+const { createClient, ClickHouseError, ClickHouseLogLevel } = require(workerData.clientPath);
+const client = createClient({
+  url: workerData.url,
+  username: workerData.username,
+  password: workerData.password,
+  request_timeout: workerData.requestTimeoutMs,
+  max_open_connections: workerData.maxOpenConnections,
+  application: 'evflex',
+  compression: { request: false, response: false },
+  log: { level: ClickHouseLogLevel.OFF },
+});
+parentPort.on('message', async (msg) => {
+  if (msg.type === 'close') {
+    await client.close().catch(() => {});
+    parentPort.postMessage({ type: 'closed' });
+    return;
+  }
+  const chunks = msg.buffers.map((b, i) => Buffer.from(b, 0, msg.lengths[i]));
+  let error = null;
+  try {
+    const result = await client.exec({ query: msg.query, values: Readable.from(chunks, { objectMode: false }) });
+    await new Promise((resolve, reject) => {
+      result.stream.once('end', resolve);
+      result.stream.once('error', reject);
+      result.stream.resume();
+    });
+  } catch (e) {
+    error = { message: String(e && e.message ? e.message : e), code: e instanceof ClickHouseError ? String(e.code) : '' };
+  }
+  // The buffers go back either way: for the pool, or for a retry.
+  parentPort.postMessage({ type: 'done', id: msg.id, error, buffers: msg.buffers }, msg.buffers);
+});
+`;
+
+/** Inserts on a worker thread; chunk buffers are transferred there and back, never copied. */
+export function workerThreadInserter(config: WorkerInserterConfig): TelemetryInserter {
+  const clientPath = createRequire(import.meta.url).resolve('@clickhouse/client');
+  const pending = new Map<number, Pending>();
+  let nextId = 1;
+  let worker: Worker | null = null;
+  let closedResolve: (() => void) | null = null;
+
+  const failAll = (message: string) => {
+    for (const [id, p] of pending) {
+      pending.delete(id);
+      // The buffers were lost with the worker; the rows can't be retried.
+      p.reject(new TelemetryInsertError(message, 'WORKER_LOST', []));
+    }
+  };
+
+  const start = (): Worker => {
+    const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { ...config, clientPath } });
+    w.unref();
+    w.on('message', (msg: { type: string; id: number; error: { message: string; code: string } | null; buffers: ArrayBuffer[] }) => {
+      if (msg.type === 'closed') {
+        closedResolve?.();
+        return;
+      }
+      const p = pending.get(msg.id);
+      if (!p) return;
+      pending.delete(msg.id);
+      const chunks = msg.buffers.map((b, i) => Buffer.from(b, 0, p.lengths[i]));
+      if (msg.error) p.reject(new TelemetryInsertError(msg.error.message, msg.error.code, chunks));
+      else p.resolve(chunks);
+    });
+    w.on('error', (error) => failAll(`telemetry insert worker failed: ${error.message}`));
+    w.on('exit', () => {
+      if (worker === w) worker = null;
+      failAll('telemetry insert worker exited');
+    });
+    return w;
+  };
+
+  return {
+    insert: (query, chunks) =>
+      new Promise<Buffer[]>((resolve, reject) => {
+        worker ??= start();
+        const id = nextId++;
+        const buffers: ArrayBuffer[] = [];
+        for (const c of chunks) {
+          // Chunks own their ArrayBuffer from offset 0 (see RowBinaryBuffer); anything else is copied.
+          const whole = c.byteOffset === 0 && c.buffer instanceof ArrayBuffer ? c.buffer : new Uint8Array(c).buffer;
+          buffers.push(whole as ArrayBuffer);
+        }
+        pending.set(id, { resolve, reject, lengths: chunks.map((c) => c.length) });
+        worker.postMessage({ type: 'insert', id, query, buffers, lengths: chunks.map((c) => c.length) }, buffers);
+      }),
+    close: async () => {
+      const w = worker;
+      if (!w) return;
+      await new Promise<void>((resolve) => {
+        closedResolve = resolve;
+        w.postMessage({ type: 'close' });
+        setTimeout(resolve, 2_000).unref();
+      });
+      worker = null;
+      await w.terminate();
+    },
+  };
+}
