@@ -63,7 +63,9 @@ async function main(argv: string[]): Promise<number> {
       const record: CurrentServer = { url: server.url, pid: server.pid, dataDir };
       await writeFile(currentFile, `${JSON.stringify(record, null, 2)}\n`);
       process.stdout.write(`${server.url}\n`);
-      process.stderr.write(`clickhouse-server pid ${server.pid}, data in ${dataDir}; stop with: npx tsx infra/clickhouse/clickhouse.ts stop\n`);
+      process.stderr.write(
+        `clickhouse-server pid ${server.pid}, data in ${dataDir}; stop with: npx tsx infra/clickhouse/clickhouse.ts stop\n`,
+      );
       return 0;
     }
     case 'stop': {
@@ -86,7 +88,9 @@ async function main(argv: string[]): Promise<number> {
       return 1;
     }
     default:
-      process.stderr.write('usage: npx tsx infra/clickhouse/clickhouse.ts start [--port N] [--fresh] | stop | status\n');
+      process.stderr.write(
+        'usage: npx tsx infra/clickhouse/clickhouse.ts start [--port N] [--fresh] | stop | status\n',
+      );
       return 2;
   }
 }

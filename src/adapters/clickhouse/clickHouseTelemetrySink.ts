@@ -6,8 +6,8 @@ import type {
   TelemetryStats,
   TelemetryTable,
 } from '../../core/ports/telemetrySink';
-import { assertIdentifier, migrateTelemetrySchema } from './migrateTelemetrySchema';
 import { ChunkPool } from './chunkPool';
+import { assertIdentifier, migrateTelemetrySchema } from './migrateTelemetrySchema';
 import { RowBinaryBuffer } from './rowBinaryBuffer';
 import { ROW_BINARY_ENCODERS } from './rowBinaryEncoders';
 import { mainThreadInserter, TelemetryInsertError, type TelemetryInserter } from './telemetryInserter';
@@ -278,7 +278,9 @@ export function createClickHouseTelemetrySink(opts: ClickHouseTelemetrySinkOptio
         (error: unknown) => {
           insertErrors++;
           const insertError =
-            error instanceof TelemetryInsertError ? error : new TelemetryInsertError(String(error), '', batch.chunks);
+            error instanceof TelemetryInsertError
+              ? error
+              : new TelemetryInsertError(String(error), '', batch.chunks);
           const code = insertError.serverCode;
           if (insertError.chunks.length === 0 && batch.chunks.length > 0) {
             // The insert thread died holding the rows' bytes: they are gone, count them.

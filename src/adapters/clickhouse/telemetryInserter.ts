@@ -21,7 +21,11 @@ export class TelemetryInsertError extends Error {
 }
 
 /** Runs an insert on `client` and drains the (empty) response so the socket returns to the pool. */
-export async function execRowBinaryInsert(client: ClickHouseClient, query: string, chunks: Buffer[]): Promise<void> {
+export async function execRowBinaryInsert(
+  client: ClickHouseClient,
+  query: string,
+  chunks: Buffer[],
+): Promise<void> {
   const result = await client.exec({ query, values: Readable.from(chunks, { objectMode: false }) });
   await new Promise<void>((resolve, reject) => {
     result.stream.once('end', resolve);

@@ -78,18 +78,26 @@ export function workerThreadInserter(config: WorkerInserterConfig): TelemetryIns
   const start = (): Worker => {
     const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { ...config, clientPath } });
     w.unref();
-    w.on('message', (msg: { type: string; id: number; error: { message: string; code: string } | null; buffers: ArrayBuffer[] }) => {
-      if (msg.type === 'closed') {
-        closedResolve?.();
-        return;
-      }
-      const p = pending.get(msg.id);
-      if (!p) return;
-      pending.delete(msg.id);
-      const chunks = msg.buffers.map((b, i) => Buffer.from(b, 0, p.lengths[i]));
-      if (msg.error) p.reject(new TelemetryInsertError(msg.error.message, msg.error.code, chunks));
-      else p.resolve(chunks);
-    });
+    w.on(
+      'message',
+      (msg: {
+        type: string;
+        id: number;
+        error: { message: string; code: string } | null;
+        buffers: ArrayBuffer[];
+      }) => {
+        if (msg.type === 'closed') {
+          closedResolve?.();
+          return;
+        }
+        const p = pending.get(msg.id);
+        if (!p) return;
+        pending.delete(msg.id);
+        const chunks = msg.buffers.map((b, i) => Buffer.from(b, 0, p.lengths[i]));
+        if (msg.error) p.reject(new TelemetryInsertError(msg.error.message, msg.error.code, chunks));
+        else p.resolve(chunks);
+      },
+    );
     w.on('error', (error) => failAll(`telemetry insert worker failed: ${error.message}`));
     w.on('exit', () => {
       if (worker === w) worker = null;
@@ -106,11 +114,15 @@ export function workerThreadInserter(config: WorkerInserterConfig): TelemetryIns
         const buffers: ArrayBuffer[] = [];
         for (const c of chunks) {
           // Chunks own their ArrayBuffer from offset 0 (see RowBinaryBuffer); anything else is copied.
-          const whole = c.byteOffset === 0 && c.buffer instanceof ArrayBuffer ? c.buffer : new Uint8Array(c).buffer;
+          const whole =
+            c.byteOffset === 0 && c.buffer instanceof ArrayBuffer ? c.buffer : new Uint8Array(c).buffer;
           buffers.push(whole as ArrayBuffer);
         }
         pending.set(id, { resolve, reject, lengths: chunks.map((c) => c.length) });
-        worker.postMessage({ type: 'insert', id, query, buffers, lengths: chunks.map((c) => c.length) }, buffers);
+        worker.postMessage(
+          { type: 'insert', id, query, buffers, lengths: chunks.map((c) => c.length) },
+          buffers,
+        );
       }),
     close: async () => {
       const w = worker;
