@@ -8,6 +8,8 @@ export interface WorkerInserterConfig {
   password: string;
   requestTimeoutMs: number;
   maxOpenConnections: number;
+  /** Nice value of the insert thread (0–19); telemetry should yield to control. */
+  niceness?: number;
 }
 
 interface Pending {
@@ -26,6 +28,9 @@ const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { Readable } = require('node:stream');
 const { createClient, ClickHouseError, ClickHouseLogLevel } = require(workerData.clientPath);
+// On Linux nice is per thread: this lowers only the insert thread, so under CPU contention
+// the control thread runs first and telemetry waits (it is buffered anyway).
+try { require('node:os').setPriority(workerData.niceness); } catch {}
 const client = createClient({
   url: workerData.url,
   username: workerData.username,
@@ -76,7 +81,10 @@ export function workerThreadInserter(config: WorkerInserterConfig): TelemetryIns
   };
 
   const start = (): Worker => {
-    const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { ...config, clientPath } });
+    const w = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { niceness: 10, ...config, clientPath },
+    });
     w.unref();
     w.on(
       'message',
