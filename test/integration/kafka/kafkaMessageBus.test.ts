@@ -201,7 +201,9 @@ describe('Kafka message bus against a real broker', () => {
       }
       for (const site of sites) expect(owner.get(site)?.size, site).toBe(1);
       expect(new Set([...owner.values()].map((s) => [...s][0])).size).toBe(2);
-      expect(assignedB.flat().length, JSON.stringify(assignedB)).toBe(3);
+      // Each hand-over gives B three partition numbers (a further rebalance may repeat one).
+      expect(assignedB.length).toBeGreaterThan(0);
+      for (const partitions of assignedB) expect(partitions).toHaveLength(3);
     } finally {
       await busB.stop();
       await busA.stop();
