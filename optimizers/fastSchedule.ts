@@ -3,6 +3,7 @@ import { type ScheduleCost, scheduleCost } from './scheduleCost';
 import {
   addKw,
   createScheduleState,
+  exchangeCycles,
   exchangeSession,
   importHeadroom,
   improveSession,
@@ -102,6 +103,7 @@ export function runPipeline(st: ScheduleState, options: FastScheduleOptions): vo
     rescueAll(st, options);
     improveAll(st, options);
     exchangeAll(st, options);
+    repairAgain(st);
     const cost = scheduleCost(st.problem, st.kw).costTotal;
     if (cost < bestCost - 1e-12) {
       bestCost = cost;
@@ -124,8 +126,23 @@ export function exchangeAll(st: ScheduleState, options: FastScheduleOptions): vo
   for (let pass = 0; pass < (options.exchangePasses ?? (large ? 1 : 2)); pass++) {
     let made = 0;
     for (let s = 0; s < st.S; s++) made += exchangeSession(st, s, budget);
+    // Longer cycles, journaled and kept only when they pay: small sites only (the search is not cheap).
+    if (!large) for (let s = 0; s < st.S; s++) if (exchangeCycles(st, s, 3, 24, 8) > 1e-9) made++;
     if (made === 0) break;
   }
+}
+
+/**
+ * Second chance for required energy after the cost passes: sessions still short, earliest departure first, with a
+ * deeper augmenting search (moves of others may have opened paths the first repair did not have).
+ */
+function repairAgain(st: ScheduleState): void {
+  const P = st.problem;
+  const short: number[] = [];
+  for (let s = 0; s < st.S; s++) if (st.deliveredKwh[s] < st.requiredKwh[s] - 1e-9) short.push(s);
+  if (short.length === 0) return;
+  short.sort((a, b) => P.endSlot[a] - P.endSlot[b] || a - b);
+  for (let pass = 0; pass < 2; pass++) for (const s of short) repairRequired(st, s, 4, 256);
 }
 
 /** Length-2 augmenting paths for sessions short of their target (congested sites). */

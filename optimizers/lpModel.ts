@@ -121,17 +121,40 @@ export function buildLpModel(problem: PlanningProblem): LpModel {
           nodeRows[n * T + t].idx.push(d);
           nodeRows[n * T + t].coef.push(-1);
         }
-        socRows.push({ idx: energyIdx.slice(), coef: energyCoef.slice() });
+        socRows.push({ idx: [c, d], coef: [h * etaC, -h / etaD] });
       }
+    }
+    // V2G: cumulative energy as variables (q_k = q_{k-1} + ηc·c·h − d·h/ηd, bounded by the SoC range) keeps the
+    // model linear in size; the energy rows then refer to the last q only.
+    let energyRowIdx = energyIdx;
+    let energyRowCoef = energyCoef;
+    if (socRows.length > 0) {
+      const socLow = Math.min(problem.socKwh[s], problem.socMinKwh[s]) - problem.socKwh[s];
+      const socHigh = problem.capacityKwh[s] - problem.socKwh[s];
+      let prev = -1;
+      for (let k = 0; k < socRows.length; k++) {
+        const q = addCol(`q${s}_${k}`, socLow, socHigh, 0);
+        const r = socRows[k];
+        const idx = [q, ...r.idx];
+        const coef = [1, ...r.coef.map((x) => -x)];
+        if (prev >= 0) {
+          idx.push(prev);
+          coef.push(-1);
+        }
+        rows.push({ name: `soc${s}_${k}`, idx, coef, lo: 0, hi: 0 });
+        prev = q;
+      }
+      energyRowIdx = [prev];
+      energyRowCoef = [1];
     }
     const target = problem.energyTargetKwh[s];
     const minE = requiredEnergyKwh(problem, s);
     const sh = addCol(`sh${s}`, 0, target, problem.shortfallPenaltyPerKwh);
-    rows.push({ name: `e${s}`, idx: energyIdx, coef: energyCoef, lo: 0, hi: problem.energyMaxKwh[s] });
+    rows.push({ name: `e${s}`, idx: energyRowIdx, coef: energyRowCoef, lo: 0, hi: problem.energyMaxKwh[s] });
     rows.push({
       name: `et${s}`,
-      idx: [...energyIdx, sh],
-      coef: [...energyCoef, 1],
+      idx: [...energyRowIdx, sh],
+      coef: [...energyRowCoef, 1],
       lo: target,
       hi: Number.POSITIVE_INFINITY,
     });
@@ -140,17 +163,11 @@ export function buildLpModel(problem: PlanningProblem): LpModel {
       const um = addCol(`um${s}`, 0, minE, requiredPenaltyPerKwh(problem));
       rows.push({
         name: `em${s}`,
-        idx: [...energyIdx, um],
-        coef: [...energyCoef, 1],
+        idx: [...energyRowIdx, um],
+        coef: [...energyRowCoef, 1],
         lo: minE,
         hi: Number.POSITIVE_INFINITY,
       });
-    }
-    const socLow = Math.min(problem.socKwh[s], problem.socMinKwh[s]) - problem.socKwh[s];
-    const socHigh = problem.capacityKwh[s] - problem.socKwh[s];
-    for (let k = 0; k < socRows.length; k++) {
-      const r = socRows[k];
-      rows.push({ name: `soc${s}_${k}`, idx: r.idx, coef: r.coef, lo: socLow, hi: socHigh });
     }
   }
 

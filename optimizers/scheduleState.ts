@@ -34,6 +34,12 @@ export interface ScheduleState {
   socScratch: Float64Array;
   /** Work left in the current augmenting-path search. */
   searchLeft: number;
+  /** Undo journal of `addKw` calls while `journalOn` (session, slot, power before). */
+  journalOn: boolean;
+  journalLen: number;
+  journalS: Int32Array;
+  journalT: Int32Array;
+  journalBefore: Float64Array;
   /** Scratch slot lists and marginal values for one session. */
   winScratch: Int32Array;
   winScratchA: Int32Array;
@@ -126,6 +132,11 @@ export function createScheduleState(problem: PlanningProblem): ScheduleState {
     socScratch: new Float64Array(T + 1),
     winScratch: new Int32Array(T),
     searchLeft: 0,
+    journalOn: false,
+    journalLen: 0,
+    journalS: new Int32Array(256),
+    journalT: new Int32Array(256),
+    journalBefore: new Float64Array(256),
     winScratchA: new Int32Array(T),
     winScratchB: new Int32Array(T),
     valScratch: new Float64Array(T),
@@ -149,6 +160,7 @@ export function addKw(st: ScheduleState, s: number, t: number, dKw: number): voi
   const before = st.kw[k];
   const after = before + dKw;
   st.kw[k] = after;
+  if (st.journalOn) journalPush(st, s, t, before);
   const h = st.h;
   const etaC = P.chargeEfficiency[s];
   const etaD = P.dischargeEfficiency[s];
@@ -592,7 +604,7 @@ export function bottleneckNode(st: ScheduleState, s: number, t: number): number 
  * Makes sure session s gets its required energy if the limits allow it at all: first free headroom, then by taking
  * optional energy from sessions sharing the bottleneck node. Returns kWh still missing (0 when met).
  */
-export function repairRequired(st: ScheduleState, s: number): number {
+export function repairRequired(st: ScheduleState, s: number, depth = 3, budget = 64): number {
   const P = st.problem;
   const T = st.T;
   const h = st.h;
@@ -615,7 +627,7 @@ export function repairRequired(st: ScheduleState, s: number): number {
       if (n < 0) break;
       if (freeImportAtNode(st, n, t, want - head, s) > 1e-12) continue;
       if (shiftAway(st, n, t, want - head, s) > 1e-12) continue;
-      if (makeRoom(st, s, t, want, 3, 64, Number.POSITIVE_INFINITY) <= head + 1e-12) break;
+      if (makeRoom(st, s, t, want, depth, budget, Number.POSITIVE_INFINITY) <= head + 1e-12) break;
     }
     missing = fillSession(st, s, st.requiredKwh[s]);
   }
@@ -648,6 +660,10 @@ export function rescueShortfall(st: ScheduleState, s: number, budget: number): n
     const want = Math.min(P.maxChargeKw[s] - p, missing / (h * etaS));
     if (P.minChargeKw[s] > 0) continue;
     if (want <= 1e-12) continue;
+    // Journaled: the path is kept only if the whole change lowers the cost (efficiency losses, wear and the
+    // other sessions' moves included).
+    st.journalOn = true;
+    st.journalLen = 0;
     const room = makeRoom(st, s, t, want, 3, budget, penalty * etaS);
     // The augmenting path may have moved s itself: re-read its power and energy.
     const x = Math.min(
@@ -657,6 +673,10 @@ export function rescueShortfall(st: ScheduleState, s: number, budget: number): n
     );
     const capped = Math.min(x, socRoomUpKwh(st, s, t) / (h * etaS));
     if (capped > 1e-12 && st.kw[s * T + t] >= 0) addKw(st, s, t, capped);
+    if (journalCostDelta(st) < -1e-9) {
+      st.journalOn = false;
+      st.journalLen = 0;
+    } else journalRollback(st);
   }
   return st.deliveredKwh[s] - before;
 }
@@ -779,18 +799,156 @@ function makeRoomRec(
   let freed = 0;
   for (let k = 0; k < span && st.searchLeft > 0 && freed < want - 1e-12; k++) {
     const r = st.dfsSessions[lo + ((startAt + k) % span)];
-    if (r === s || P.minChargeKw[r] > 0 || st.kw[r * T + t] <= 1e-9) continue;
+    // Charging sessions can move; V2G sessions present in t can also discharge there (vehicle-to-vehicle).
+    const dMax = P.maxDischargeKw[r];
+    if (r === s || P.minChargeKw[r] > 0 || t < P.firstSlot[r] || t >= P.endSlot[r]) continue;
+    if (st.kw[r * T + t] <= (dMax > 0 ? -dMax : 0) + 1e-9) continue;
     st.searchLeft--;
-    for (let j = 0; j < T && freed < want - 1e-12 && st.kw[r * T + t] > 1e-9; j++) {
+    for (let j = 0; j < T && freed < want - 1e-12 && st.kw[r * T + t] > (dMax > 0 ? -dMax : 0) + 1e-9; j++) {
       const t2 = st.slotOrder[j];
       if (P.importPricePerKwh[t2] >= maxPrice) break;
       if (t2 === t || t2 < P.firstSlot[r] || t2 >= P.endSlot[r]) continue;
-      if (st.kw[r * T + t2] >= P.maxChargeKw[r] - 1e-9 || st.kw[r * T + t2] < 0) continue;
-      const step = Math.min(want - freed, st.kw[r * T + t], P.maxChargeKw[r] - st.kw[r * T + t2]);
+      if (st.kw[r * T + t2] >= P.maxChargeKw[r] - 1e-9) continue;
+      const pr = st.kw[r * T + t];
+      const pr2 = st.kw[r * T + t2];
+      const step = Math.min(want - freed, pr > 0 ? pr : pr + dMax, pr2 < 0 ? -pr2 : P.maxChargeKw[r] - pr2);
       makeRoomRec(st, r, t2, step, depth - 1, maxPrice);
       freed += pairStep(st, r, t, t2, step);
     }
   }
   room = importHeadroom(st, s, t);
   return Math.min(room, needKw);
+}
+
+function journalPush(st: ScheduleState, s: number, t: number, before: number): void {
+  if (st.journalLen === st.journalS.length) {
+    const n = st.journalLen * 2;
+    const js = new Int32Array(n);
+    js.set(st.journalS);
+    const jt = new Int32Array(n);
+    jt.set(st.journalT);
+    const jb = new Float64Array(n);
+    jb.set(st.journalBefore);
+    st.journalS = js;
+    st.journalT = jt;
+    st.journalBefore = jb;
+  }
+  st.journalS[st.journalLen] = s;
+  st.journalT[st.journalLen] = t;
+  st.journalBefore[st.journalLen] = before;
+  st.journalLen++;
+}
+
+function siteCostAt(P: PlanningProblem, t: number, siteP: number): number {
+  let c = (siteP >= 0 ? P.importPricePerKwh[t] : P.exportPricePerKwh[t]) * siteP;
+  if (P.baselineKw) c += P.baselineDeviationCostPerKwh * Math.abs(siteP - P.baselineKw[t]);
+  return c;
+}
+
+/**
+ * Exact cost change of the journaled moves (site energy incl. baseline, wear, shortfall, unmet required; not the
+ * demand charge). Entries are undone in reverse to recover the "before" state of each touched (s, t).
+ */
+function journalCostDelta(st: ScheduleState): number {
+  const P = st.problem;
+  const T = st.T;
+  const h = st.h;
+  let delta = 0;
+  // Power before the journal per touched (s, t): the first entry for that pair holds it.
+  const seen = new Map<number, number>();
+  for (let i = 0; i < st.journalLen; i++) {
+    const key = st.journalS[i] * T + st.journalT[i];
+    if (!seen.has(key)) seen.set(key, st.journalBefore[i]);
+  }
+  const siteDelta = new Map<number, number>();
+  const energyDelta = new Map<number, number>();
+  for (const [key, before] of seen) {
+    const s = Math.floor(key / T);
+    const t = key - s * T;
+    const after = st.kw[key];
+    if (after === before) continue;
+    siteDelta.set(t, (siteDelta.get(t) ?? 0) + after - before);
+    const eta = P.chargeEfficiency[s];
+    const etaD = P.dischargeEfficiency[s];
+    const e = (p: number) => (p >= 0 ? p * h * eta : (p * h) / etaD);
+    energyDelta.set(s, (energyDelta.get(s) ?? 0) + e(after) - e(before));
+    delta += P.wearCostPerKwh[s] * h * (Math.max(0, -after) - Math.max(0, -before));
+  }
+  for (const [t, d] of siteDelta) {
+    const now = siteKw(st, t);
+    delta += (siteCostAt(P, t, now) - siteCostAt(P, t, now - d)) * h;
+  }
+  const big = 100 * Math.max(1, P.shortfallPenaltyPerKwh);
+  for (const [s, d] of energyDelta) {
+    const now = st.deliveredKwh[s];
+    const was = now - d;
+    const tgt = P.energyTargetKwh[s];
+    delta += P.shortfallPenaltyPerKwh * (Math.max(0, tgt - now) - Math.max(0, tgt - was));
+    const req = st.requiredKwh[s];
+    delta += big * (Math.max(0, req - now) - Math.max(0, req - was));
+  }
+  return delta;
+}
+
+function journalRollback(st: ScheduleState): void {
+  st.journalOn = false;
+  for (let i = st.journalLen - 1; i >= 0; i--) {
+    const s = st.journalS[i];
+    const t = st.journalT[i];
+    addKw(st, s, t, st.journalBefore[i] - st.kw[s * st.T + t]);
+  }
+  st.journalLen = 0;
+}
+
+/**
+ * Cost-improving augmenting cycles for session s: lower it in a dear slot a, raise it in a cheaper slot b after
+ * making room there by moving other sessions along paths of up to `depth` hops (`makeRoom`). Every attempt is
+ * journaled and its exact cost change evaluated; attempts that do not lower the cost are undone.
+ * Returns the cost saved.
+ */
+export function exchangeCycles(
+  st: ScheduleState,
+  s: number,
+  depth: number,
+  budget: number,
+  maxTries: number,
+): number {
+  const P = st.problem;
+  const T = st.T;
+  if (P.demandChargePerKw > 0) return 0;
+  const price = P.importPricePerKwh;
+  const first = P.firstSlot[s];
+  const end = P.endSlot[s];
+  const order = st.slotOrder;
+  let saved = 0;
+  let tries = 0;
+  for (let ia = T - 1; ia >= 0 && tries < maxTries; ia--) {
+    const a = order[ia];
+    if (a < first || a >= end) continue;
+    for (let ib = 0; ib < T && tries < maxTries; ib++) {
+      const b = order[ib];
+      if (price[b] >= price[a] - 1e-9) break;
+      const pa = st.kw[s * T + a];
+      if (pa <= 1e-9) break;
+      if (b < first || b >= end) continue;
+      const pb = st.kw[s * T + b];
+      if (pb < 0 || pb >= P.maxChargeKw[s] - 1e-9) continue;
+      if (importHeadroom(st, s, b) > 1e-9) continue; // plain moves are improveSession's job
+      tries++;
+      const want = Math.min(pa, P.maxChargeKw[s] - pb);
+      st.journalOn = true;
+      st.journalLen = 0;
+      const room = makeRoom(st, s, b, want, depth, budget, price[a]);
+      if (room > 1e-9) pairStep(st, s, a, b, room);
+      const delta = journalCostDelta(st);
+      if (delta < -1e-9) {
+        saved -= delta;
+        st.journalOn = false;
+        st.journalLen = 0;
+      } else journalRollback(st);
+    }
+  }
+  st.journalOn = false;
+  st.journalLen = 0;
+  return saved;
 }
