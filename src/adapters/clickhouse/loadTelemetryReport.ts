@@ -18,6 +18,8 @@ import {
   queryDeadLetterSummary,
   queryDecisionLimits,
   queryDecisionSummary,
+  queryFrequencyCoverage,
+  queryFrequencyDeviationSeconds,
   queryFrequencySeconds,
   queryPowerBuckets,
   queryPowerVariations,
@@ -102,17 +104,33 @@ export async function loadTelemetryReport(
   const dsoLeadMs = (opts.dsoLeadS ?? 60) * SECOND_MS;
   const frequencyParams = { ...DEFAULT_FREQUENCY_RESPONSE_PARAMS, ...opts.frequency };
 
-  const [tableCounts, sessions, variations, acks, limits, decisions, deadLetters, frequency] =
-    await Promise.all([
-      queryTableCounts(client, database, TELEMETRY_TABLE_NAMES, range),
-      querySessions(client, database, range),
-      queryPowerVariations(client, database, range),
-      queryAcks(client, database, range),
-      queryDecisionLimits(client, database, range),
-      queryDecisionSummary(client, database, range),
-      queryDeadLetterSummary(client, database, range),
-      queryFrequencySeconds(client, database, range),
-    ]);
+  const [
+    tableCounts,
+    sessions,
+    variations,
+    acks,
+    limits,
+    decisions,
+    deadLetters,
+    deviations,
+    frequencySites,
+  ] = await Promise.all([
+    queryTableCounts(client, database, TELEMETRY_TABLE_NAMES, range),
+    querySessions(client, database, range),
+    queryPowerVariations(client, database, range),
+    queryAcks(client, database, range),
+    queryDecisionLimits(client, database, range),
+    queryDecisionSummary(client, database, range),
+    queryDeadLetterSummary(client, database, range),
+    queryFrequencyDeviationSeconds(
+      client,
+      database,
+      range,
+      frequencyParams.nominalHz,
+      frequencyParams.eventThresholdHz,
+    ),
+    queryFrequencyCoverage(client, database, range),
+  ]);
 
   // Session energy at a coarse resolution: sessions last hours.
   const energyWindows = mergeWindows(
@@ -133,22 +151,25 @@ export async function loadTelemetryReport(
   // Per-second site power only where a DSO window or a frequency event needs it.
   const gridFromMs = Math.floor(range.fromMs / SECOND_MS) * SECOND_MS;
   const hzBySite = new Map<string, Float64Array>();
-  const frequencySites: Array<{ siteId: string; seconds: number }> = [];
   const secondWindows: PowerWindow[] = [];
+  const frequencyWindows: PowerWindow[] = [];
   const runsBySite = new Map<string, Array<[number, number]>>();
-  for (const [siteId, samples] of frequency) {
-    const hz = holdSeries(samples, gridFromMs, range.toMs, SECOND_MS, 2 * SECOND_MS);
-    hzBySite.set(siteId, hz);
-    frequencySites.push({ siteId, seconds: samples.length });
-    const runs = detectFrequencyEventRuns(hz, frequencyParams);
+  // Events are found from the deviating seconds alone; full 1 s frequency is read only around them.
+  for (const [siteId, samples] of deviations) {
+    const sparseHz = holdSeries(samples, gridFromMs, range.toMs, SECOND_MS, 0);
+    const runs = detectFrequencyEventRuns(sparseHz, frequencyParams);
+    if (runs.length === 0) continue;
     runsBySite.set(siteId, runs);
     for (const [start, end] of runs) {
-      secondWindows.push({
-        siteId,
-        fromMs: gridFromMs + (start - frequencyParams.baselineS) * SECOND_MS - meterHoldMs,
-        toMs: gridFromMs + end * SECOND_MS,
-      });
+      const fromMs =
+        gridFromMs + (start - frequencyParams.baselineS - frequencyParams.responseDelayS) * SECOND_MS;
+      frequencyWindows.push({ siteId, fromMs, toMs: gridFromMs + end * SECOND_MS });
+      secondWindows.push({ siteId, fromMs: fromMs - meterHoldMs, toMs: gridFromMs + end * SECOND_MS });
     }
+  }
+  const frequency = await queryFrequencySeconds(client, database, mergeWindows(frequencyWindows));
+  for (const [siteId, samples] of frequency) {
+    hzBySite.set(siteId, holdSeries(samples, gridFromMs, range.toMs, SECOND_MS, 0));
   }
   for (const v of variations) {
     secondWindows.push({

@@ -105,12 +105,7 @@ export async function queryPowerBuckets(
   const out = new Map<string, TimedValue[]>();
   if (windows.length === 0) return out;
   const db = assertIdentifier(database);
-  const where = windows
-    .map(
-      (w) =>
-        `(siteId = ${sqlString(w.siteId)} AND tsMs >= ${sqlUInt(w.fromMs)} AND tsMs < ${sqlUInt(w.toMs)})`,
-    )
-    .join(' OR ');
+  const where = windowFilter(windows);
   const step = sqlUInt(bucketMs);
   const raw = await rows<{ siteId: string; evseId: string; tMs: string | number; meanKw: number }>(
     client,
@@ -132,21 +127,18 @@ export async function queryPowerBuckets(
   return out;
 }
 
-/** Mean grid frequency per (site, second) over all of a site's meters. */
-export async function queryFrequencySeconds(
-  client: ClickHouseClient,
-  database: string,
-  range: TimeRange,
-): Promise<Map<string, TimedValue[]>> {
-  const db = assertIdentifier(database);
-  const raw = await rows<{ siteId: string; tMs: string | number; meanHz: number }>(
-    client,
-    `SELECT siteId, intDiv(tsMs, 1000) * 1000 AS tMs, avg(hz) AS meanHz
-     FROM ${db}.frequency
-     WHERE tsMs >= ${sqlUInt(range.fromMs)} AND tsMs < ${sqlUInt(range.toMs)} AND isFinite(hz)
-     GROUP BY siteId, tMs
-     ORDER BY siteId, tMs`,
-  );
+function windowFilter(windows: readonly PowerWindow[]): string {
+  return windows
+    .map(
+      (w) =>
+        `(siteId = ${sqlString(w.siteId)} AND tsMs >= ${sqlUInt(w.fromMs)} AND tsMs < ${sqlUInt(w.toMs)})`,
+    )
+    .join(' OR ');
+}
+
+function bySite(
+  raw: Array<{ siteId: string; tMs: string | number; meanHz: number }>,
+): Map<string, TimedValue[]> {
   const out = new Map<string, TimedValue[]>();
   for (const r of raw) {
     let list = out.get(r.siteId);
@@ -157,6 +149,68 @@ export async function queryFrequencySeconds(
     list.push({ tMs: Number(r.tMs), value: Number(r.meanHz) });
   }
   return out;
+}
+
+/** Mean grid frequency per (site, second) over all of a site's meters, within `windows`. */
+export async function queryFrequencySeconds(
+  client: ClickHouseClient,
+  database: string,
+  windows: readonly PowerWindow[],
+): Promise<Map<string, TimedValue[]>> {
+  if (windows.length === 0) return new Map();
+  const db = assertIdentifier(database);
+  const raw = await rows<{ siteId: string; tMs: string | number; meanHz: number }>(
+    client,
+    `SELECT siteId, intDiv(tsMs, 1000) * 1000 AS tMs, avg(hz) AS meanHz
+     FROM ${db}.frequency
+     WHERE (${windowFilter(windows)}) AND isFinite(hz)
+     GROUP BY siteId, tMs
+     ORDER BY siteId, tMs`,
+  );
+  return bySite(raw);
+}
+
+/**
+ * Only the seconds whose mean frequency deviates more than `thresholdHz` from nominal: a day
+ * at 20 Hz is 1.7 M rows per meter, but events are rare, so detection reads almost nothing.
+ */
+export async function queryFrequencyDeviationSeconds(
+  client: ClickHouseClient,
+  database: string,
+  range: TimeRange,
+  nominalHz: number,
+  thresholdHz: number,
+): Promise<Map<string, TimedValue[]>> {
+  const db = assertIdentifier(database);
+  if (!Number.isFinite(nominalHz) || !Number.isFinite(thresholdHz)) return new Map();
+  const raw = await rows<{ siteId: string; tMs: string | number; meanHz: number }>(
+    client,
+    `SELECT siteId, tMs, meanHz FROM (
+       SELECT siteId, intDiv(tsMs, 1000) * 1000 AS tMs, avg(hz) AS meanHz
+       FROM ${db}.frequency
+       WHERE tsMs >= ${sqlUInt(range.fromMs)} AND tsMs < ${sqlUInt(range.toMs)} AND isFinite(hz)
+       GROUP BY siteId, tMs
+     )
+     WHERE abs(meanHz - ${nominalHz}) > ${thresholdHz}
+     ORDER BY siteId, tMs`,
+  );
+  return bySite(raw);
+}
+
+/** Sites with frequency data in the range and how many seconds they cover. */
+export async function queryFrequencyCoverage(
+  client: ClickHouseClient,
+  database: string,
+  range: TimeRange,
+): Promise<Array<{ siteId: string; seconds: number }>> {
+  const db = assertIdentifier(database);
+  const raw = await rows<{ siteId: string; coveredSeconds: string | number }>(
+    client,
+    `SELECT siteId, uniq(intDiv(tsMs, 1000)) AS coveredSeconds FROM ${db}.frequency
+     WHERE tsMs >= ${sqlUInt(range.fromMs)} AND tsMs < ${sqlUInt(range.toMs)}
+     GROUP BY siteId ORDER BY siteId`,
+  );
+  return raw.map((r) => ({ siteId: String(r.siteId), seconds: Number(r.coveredSeconds) }));
 }
 
 export interface PowerVariationRow {
