@@ -194,6 +194,8 @@ async function bareIngest(kafka: Kafka, topic: string, expected: number): Promis
 interface SetpointWatch {
   /** setId → arrivals so far, setSize, last arrival. */
   sets: Map<string, { count: number; size: number; lastMs: number }>;
+  /** `${siteId}:${tsMs}` of a decision → its set ids (an ack carries the decision's tsMs). */
+  setsByDecision: Map<string, string[]>;
   /** requestMessageId → ack. */
   acks: Map<string, AckMessage>;
   echoes: Map<string, number>;
@@ -208,7 +210,13 @@ async function watchOutputs(
     groupId: `bench-csms-${randomBytes(4).toString('hex')}`,
     maxWaitTimeInMs: 100,
   });
-  const watch: SetpointWatch = { sets: new Map(), acks: new Map(), echoes: new Map(), consumer };
+  const watch: SetpointWatch = {
+    sets: new Map(),
+    setsByDecision: new Map(),
+    acks: new Map(),
+    echoes: new Map(),
+    consumer,
+  };
   await consumer.connect();
   await consumer.subscribe({ topics: [topics.setpoints, topics.acks, topics.echo], fromBeginning: false });
   let joined = false;
@@ -223,7 +231,12 @@ async function watchOutputs(
       if (batch.topic === topics.setpoints) {
         for (const m of batch.messages) {
           const sp = JSON.parse(m.value?.toString() ?? '{}') as SetpointMessage;
-          const entry = watch.sets.get(sp.setId) ?? { count: 0, size: sp.setSize, lastMs: 0 };
+          let entry = watch.sets.get(sp.setId);
+          if (!entry) {
+            entry = { count: 0, size: sp.setSize, lastMs: 0 };
+            const decision = `${sp.siteId}:${sp.tsMs}`;
+            watch.setsByDecision.set(decision, [...(watch.setsByDecision.get(decision) ?? []), sp.setId]);
+          }
           entry.count++;
           entry.lastMs = nowMs;
           watch.sets.set(sp.setId, entry);
@@ -423,10 +436,13 @@ async function runSize(brokers: string, kafkaVersion: string, siteCount: number)
       () => {
         const ack = watch.acks.get(variation.messageId);
         if (!ack) return false;
-        const set = watch.sets.get(`${siteId}:${ack.tsMs}`);
-        if (!set || set.count < set.size) return false;
-        doneMs = set.lastMs;
-        return true;
+        for (const setId of watch.setsByDecision.get(`${siteId}:${ack.tsMs}`) ?? []) {
+          const set = watch.sets.get(setId);
+          if (!set || set.count < set.size) continue;
+          doneMs = set.lastMs;
+          return true;
+        }
+        return false;
       },
       60_000,
       `setpoint set of ${siteId}`,

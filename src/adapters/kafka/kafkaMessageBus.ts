@@ -19,7 +19,11 @@ import { kafkaClient } from './kafkaClient';
 import { type KafkaTopicNames, kafkaTopicNames } from './kafkaTopicNames';
 
 export interface KafkaMessageBusOptions {
-  /** Input topics whose records are coalesced per key within a batch, latest wins (default: frequency only). */
+  /**
+   * Input topics whose records are coalesced per key within a batch, latest wins (default: none).
+   * Off by default: a coalesced-away record is never validated, so a bad one would not reach the
+   * dead-letter topic, and its measurement would not reach telemetry.
+   */
   coalesceTopics?: readonly InputTopic[];
   /** Consumer group session timeout; a SIGKILLed instance's partitions move after this (default 30 s). */
   sessionTimeoutMs?: number;
@@ -98,7 +102,7 @@ export class KafkaMessageBus implements MessageBus {
     if (!config.kafka) throw new EvflexError('EVFLEX_CONFIG_INVALID', 'kafka is not configured');
     this.kafka = kafkaClient(config.kafka);
     this.names = kafkaTopicNames(config.topicsPrefix);
-    this.coalesce = new Set(options.coalesceTopics ?? ['grid.frequency']);
+    this.coalesce = new Set(options.coalesceTopics ?? []);
   }
 
   /** Input partition numbers this instance owns right now. */
