@@ -101,6 +101,7 @@ export function workerThreadInserter(config: WorkerInserterConfig): TelemetryIns
         const p = pending.get(msg.id);
         if (!p) return;
         pending.delete(msg.id);
+        if (pending.size === 0) w.unref();
         const chunks = msg.buffers.map((b, i) => Buffer.from(b, 0, p.lengths[i]));
         if (msg.error) p.reject(new TelemetryInsertError(msg.error.message, msg.error.code, chunks));
         else p.resolve(chunks);
@@ -127,6 +128,9 @@ export function workerThreadInserter(config: WorkerInserterConfig): TelemetryIns
           buffers.push(whole as ArrayBuffer);
         }
         pending.set(id, { resolve, reject, lengths: chunks.map((c) => c.length) });
+        // Referenced only while rows are in flight: an idle sink must not keep the process alive,
+        // but a script awaiting close() must not exit with its rows still on the wire.
+        worker.ref();
         worker.postMessage(
           { type: 'insert', id, query, buffers, lengths: chunks.map((c) => c.length) },
           buffers,
