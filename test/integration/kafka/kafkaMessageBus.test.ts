@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { ConfigResourceTypes } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { INPUT_TOPICS, OUTPUT_TOPICS } from '../../../models/topics';
 import { createKafkaTopics } from '../../../src/adapters/kafka/createKafkaTopics';
 import { kafkaClient } from '../../../src/adapters/kafka/kafkaClient';

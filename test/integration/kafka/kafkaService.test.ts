@@ -64,6 +64,12 @@ describe('evflex service on a real broker', () => {
         'fleet.state',
         site.evses.map((_, i) => keyed(anEvArrival(site, i, now))),
       );
+      // Topics are consumed independently: let the site be known before the DSO speaks.
+      await collector.waitFor(
+        () => setpointsOf(collector.of('setpoints')).some((m) => m.siteId === site.siteId),
+        60_000,
+        'first setpoints of the site',
+      );
       const variation = aPowerVariation(site, 30, Date.now());
       await producer.send('dso.power-variation', [keyed(variation)]);
 
@@ -119,6 +125,11 @@ describe('evflex service on a real broker', () => {
       const unknownNode = aPowerVariation(site, 50, now, { nodeId: 'no-such-node' });
       const good = aPowerVariation(site, 40, Date.now());
       await producer.send('fleet.state', [keyed(arrival)]);
+      await collector.waitFor(
+        () => setpointsOf(collector.of('setpoints')).some((m) => m.siteId === site.siteId),
+        60_000,
+        'first setpoints of the site',
+      );
       await producer.send('fleet.state', [
         { key: site.siteId, value: '{"messageId": "m-1", "siteId": ' },
         keyed(duplicate),
