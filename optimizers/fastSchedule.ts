@@ -104,7 +104,8 @@ export function runPipeline(st: ScheduleState, options: FastScheduleOptions): vo
     improveAll(st, options);
     exchangeAll(st, options);
     repairAgain(st);
-    const cost = scheduleCost(st.problem, st.kw).costTotal;
+    // Only compare rounds when there may be another one (saves a full cost evaluation on uncongested sites).
+    const cost = rounds > 1 ? scheduleCost(st.problem, st.kw).costTotal : 0;
     if (cost < bestCost - 1e-12) {
       bestCost = cost;
       bestKw = round + 1 < rounds ? st.kw.slice() : null;
@@ -120,10 +121,10 @@ function reachableKwh(st: ScheduleState, s: number): number {
 
 /** Cross-session exchanges (congested cheap slots), then one more improvement sweep over the sessions moved. */
 export function exchangeAll(st: ScheduleState, options: FastScheduleOptions): void {
-  // Large sites: the measured gain of exchanges there is small (≤ 0.01 %), their cost is not; keep them brief.
+  // Large sites: the measured gain of exchanges there is small (≤ 0.01 %), their cost is not: off by default.
   const large = st.S * st.T > 200_000;
-  const budget = options.exchangeBudget ?? (large ? 4 : 32);
-  for (let pass = 0; pass < (options.exchangePasses ?? (large ? 1 : 2)); pass++) {
+  const budget = options.exchangeBudget ?? 32;
+  for (let pass = 0; pass < (options.exchangePasses ?? (large ? 0 : 2)); pass++) {
     let made = 0;
     for (let s = 0; s < st.S; s++) made += exchangeSession(st, s, budget);
     // Longer cycles, journaled and kept only when they pay: small sites only (the search is not cheap).
@@ -349,6 +350,12 @@ function greedy(st: ScheduleState, theta: Float64Array): void {
     for (let t = first[s]; t < endSlot[s]; t++) present[fill[t]++] = s;
   }
 
+  // Cache-friendly working set: allocations kept in CSR order (sequential), node flows and limits of the current
+  // slot copied into node-indexed scratch arrays; written back to the row-major schedule at the end.
+  const alloc = new Float64Array(present.length);
+  const N = P.nodeCount;
+  const flowSlot = new Float64Array(N);
+  const impSlot = new Float64Array(N);
   for (let pi = 0; pi < pieces; pi++) {
     const piece = pieceOrder[pi];
     const t = pieceSlot[piece];
@@ -359,21 +366,24 @@ function greedy(st: ScheduleState, theta: Float64Array): void {
     if (rootCap) siteRoom = Math.min(siteRoom, rootCap[t] - flow[t]);
     if (imp[t] - flow[t] < siteRoom) siteRoom = imp[t] - flow[t];
     if (siteRoom <= 1e-12) continue;
+    for (let n = 0; n < N; n++) {
+      flowSlot[n] = flow[n * T + t];
+      impSlot[n] = imp[n * T + t];
+    }
     const stop = slotStart[t + 1];
     for (let i = slotStart[t]; i < stop; i++) {
       const s = present[i];
       const e = eta[s];
       const want = (cost / e < penalty ? target[s] : required[s]) - delivered[s];
       if (want <= 1e-9) continue;
-      const k = s * T + t;
-      const p = kw[k];
+      const p = alloc[i];
       let x = pMax[s] - p;
       if (x <= 1e-12) continue;
       const byEnergy = want / (h * e);
       if (byEnergy < x) x = byEnergy;
       if (siteRoom < x) x = siteRoom;
       for (let n = node[s]; n > 0; n = parent[n]) {
-        const r = imp[n * T + t] - flow[n * T + t];
+        const r = impSlot[n] - flowSlot[n];
         if (r < x) x = r;
       }
       const floor = floorKw[s];
@@ -381,18 +391,22 @@ function greedy(st: ScheduleState, theta: Float64Array): void {
         // Round up to the floor if it fits in every limit and the energy maximum, else leave this slot.
         const need = floor - p;
         let room = Math.min(pMax[s] - p, siteRoom);
-        for (let n = node[s]; n > 0; n = parent[n]) room = Math.min(room, imp[n * T + t] - flow[n * T + t]);
+        for (let n = node[s]; n > 0; n = parent[n]) room = Math.min(room, impSlot[n] - flowSlot[n]);
         if (need <= room + 1e-12 && delivered[s] + need * h * e <= P.energyMaxKwh[s] + 1e-9) x = need;
         else continue;
       }
       if (x <= 1e-12) continue;
-      kw[k] = p + x;
+      alloc[i] = p + x;
       delivered[s] += x * h * e;
-      for (let n = node[s]; n >= 0; n = parent[n]) flow[n * T + t] += x;
+      for (let n = node[s]; n >= 0; n = parent[n]) flowSlot[n] += x;
       siteRoom -= x;
       if (siteRoom <= 1e-12) break;
     }
+    for (let n = 0; n < N; n++) flow[n * T + t] = flowSlot[n];
   }
+  for (let t = 0; t < T; t++)
+    for (let i = slotStart[t]; i < slotStart[t + 1]; i++)
+      if (alloc[i] !== 0) kw[present[i] * T + t] = alloc[i];
 }
 
 /**

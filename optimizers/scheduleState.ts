@@ -340,8 +340,11 @@ export function improveSession(
       winB[i] = win[i];
     }
   }
+  const cheapest = W > 0 ? (v2g ? st.costScratch[winB[0]] : P.importPricePerKwh[winB[0]]) : 0;
   for (let ia = W - 1; ia >= 0 && steps < maxSteps; ia--) {
     const a = winA[ia];
+    // Values fall along winA: once a is worth less than the cheapest b, no later a pays (V2G: as sorted).
+    if (v2g ? st.valScratch[a] <= cheapest - 1e-12 : P.importPricePerKwh[a] <= cheapest) break;
     let tried = 0;
     for (let ib = 0; ib < W && steps < maxSteps && tried < perA; ib++) {
       const b = winB[ib];
