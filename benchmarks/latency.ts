@@ -13,7 +13,8 @@
  *    time, round-robin over the sites → `p50Ms`, `p99Ms`, `maxMs`.
  *  - baseline: the same path without the engine — produce → a bare kafkajs consumer that
  *    re-produces each record (acks = all) → the separate consumer; two hops like
- *    the engine's path → `baselineP50Ms`, `baselineP99Ms`.
+ *    the engine's path → `baselineP50Ms`, `baselineP99Ms`; the plain one-hop produce →
+ *    consume times of the same records → `oneHopP50Ms`, `oneHopP99Ms`.
  *
  *   npm run bench:latency -- [--json] [--sizes 1,100,1000] [--evses 50] [--samples 200]
  *                            [--version 3.9.2] [--brokers 127.0.0.1:9092] [--solver fast|placeholder]
@@ -199,12 +200,14 @@ interface SetpointWatch {
   /** requestMessageId → ack. */
   acks: Map<string, AckMessage>;
   echoes: Map<string, number>;
+  /** Arrivals on the echo's input topic: one hop, produce → consume. */
+  oneHop: Map<string, number>;
   consumer: Consumer;
 }
 
 async function watchOutputs(
   kafka: Kafka,
-  topics: { setpoints: string; acks: string; echo: string },
+  topics: { setpoints: string; acks: string; echo: string; echoIn: string },
 ): Promise<SetpointWatch> {
   const consumer = kafka.consumer({
     groupId: `bench-csms-${randomBytes(4).toString('hex')}`,
@@ -215,10 +218,14 @@ async function watchOutputs(
     setsByDecision: new Map(),
     acks: new Map(),
     echoes: new Map(),
+    oneHop: new Map(),
     consumer,
   };
   await consumer.connect();
-  await consumer.subscribe({ topics: [topics.setpoints, topics.acks, topics.echo], fromBeginning: false });
+  await consumer.subscribe({
+    topics: [topics.setpoints, topics.acks, topics.echo, topics.echoIn],
+    fromBeginning: false,
+  });
   let joined = false;
   consumer.on(consumer.events.GROUP_JOIN, () => {
     joined = true;
@@ -246,8 +253,10 @@ async function watchOutputs(
           const ack = JSON.parse(m.value?.toString() ?? '{}') as AckMessage;
           watch.acks.set(ack.requestMessageId, ack);
         }
-      } else {
+      } else if (batch.topic === topics.echo) {
         for (const m of batch.messages) watch.echoes.set(m.key?.toString() ?? '', nowMs);
+      } else {
+        for (const m of batch.messages) watch.oneHop.set(m.key?.toString() ?? '', nowMs);
       }
     },
   });
@@ -311,6 +320,9 @@ interface SizeResult {
   baselineP99Ms: number;
   baselineMaxMs: number;
   engineAddedP99Ms: number;
+  /** Plain produce → consume, one hop (the engine's path has two). */
+  oneHopP50Ms: number;
+  oneHopP99Ms: number;
   ingestMessages: number;
   ingestMsgsPerS: number;
   baselineIngestMsgsPerS: number;
@@ -362,11 +374,13 @@ async function runSize(brokers: string, kafkaVersion: string, siteCount: number)
     setpoints: `${prefix}setpoints`,
     acks: `${prefix}acks`,
     echo: `${prefix}echo.out`,
+    echoIn: `${prefix}echo.in`,
   });
   const echo = await startEcho(kafka, `${prefix}echo.in`, `${prefix}echo.out`);
   await sleep(500);
 
   const baseline: number[] = [];
+  const oneHop: number[] = [];
   for (let i = 0; i < samples; i++) {
     const key = `echo-${i}`;
     const sentMs = performance.now();
@@ -377,6 +391,8 @@ async function runSize(brokers: string, kafkaVersion: string, siteCount: number)
     });
     await waitUntil(() => watch.echoes.has(key), 60_000, 'echo');
     baseline.push((watch.echoes.get(key) as number) - sentMs);
+    await waitUntil(() => watch.oneHop.has(key), 60_000, 'one hop');
+    oneHop.push((watch.oneHop.get(key) as number) - sentMs);
   }
 
   await echo.disconnect();
@@ -469,6 +485,7 @@ async function runSize(brokers: string, kafkaVersion: string, siteCount: number)
 
   latencies.sort((a, b) => a - b);
   baseline.sort((a, b) => a - b);
+  oneHop.sort((a, b) => a - b);
   const p99Ms = percentile(latencies, 99);
   const baselineP99Ms = percentile(baseline, 99);
   return {
@@ -482,6 +499,8 @@ async function runSize(brokers: string, kafkaVersion: string, siteCount: number)
     baselineP99Ms: round2(baselineP99Ms),
     baselineMaxMs: round2(baseline[baseline.length - 1] as number),
     engineAddedP99Ms: round2(p99Ms - baselineP99Ms),
+    oneHopP50Ms: round2(percentile(oneHop, 50)),
+    oneHopP99Ms: round2(percentile(oneHop, 99)),
     ingestMessages: fleet.length,
     ingestMsgsPerS: Math.round(ingestMsgsPerS),
     baselineIngestMsgsPerS: Math.round(baselineIngestMsgsPerS),
