@@ -2,7 +2,13 @@ import { z } from 'zod';
 import { messageHeaderShape } from './messageHeader';
 
 /** OCPP 2.1 OperationModeEnumType values the engine emits. */
-export const operationModeSchema = z.enum(['Idle', 'ChargingOnly', 'CentralSetpoint', 'LocalFrequency']);
+export const operationModeSchema = z.enum([
+  'Idle',
+  'ChargingOnly',
+  'CentralSetpoint',
+  'CentralFrequency',
+  'LocalFrequency',
+]);
 export type OperationMode = z.infer<typeof operationModeSchema>;
 
 /**

@@ -4,6 +4,8 @@ import { SCHEMA_VERSION } from '../../models/messageHeader';
 import type { EvseSetpoint, SetpointMessage } from '../../models/setpoint';
 import type { EvflexConfig } from '../config/configSchema';
 import { allocateWithinLimits } from './allocateWithinLimits';
+import { applyFrequencyResponse } from './applyFrequencyResponse';
+import { droopResponse } from './droopResponse';
 import { effectiveNodeLimits } from './effectiveNodeLimits';
 import { nodeSums } from './nodeSums';
 import { placeholderPlanner } from './placeholderPlanner';
@@ -47,11 +49,24 @@ export function decideSite(runtime: SiteRuntime, nowMs: number, ctx: DecideConte
 
   const started = ctx.elapsedMs();
   let decision: SlotDecision;
-  try {
-    decision = ctx.planner.decide(runtime, nowMs, limits, trigger);
-  } catch (error) {
-    ctx.log(`EVFLEX_SOLVER_FAILED site=${state.siteId} planner=${ctx.planner.name} ${String(error)}`);
-    decision = { ...placeholderPlanner.decide(runtime, nowMs, limits, trigger), fallback: true };
+  const evseTotal = index.evseIds.length;
+  if (trigger === 'frequency' && runtime.lastPlanKw?.length === evseTotal) {
+    // The real-time layer: no re-plan, only the droop response on top of the last plan.
+    decision = {
+      evseKw: runtime.lastPlanKw,
+      solver: 'droop',
+      objective: 0,
+      energyCost: 0,
+      shortfallKwh: 0,
+      fallback: false,
+    };
+  } else {
+    try {
+      decision = ctx.planner.decide(runtime, nowMs, limits, trigger);
+    } catch (error) {
+      ctx.log(`EVFLEX_SOLVER_FAILED site=${state.siteId} planner=${ctx.planner.name} ${String(error)}`);
+      decision = { ...placeholderPlanner.decide(runtime, nowMs, limits, trigger), fallback: true };
+    }
   }
   const solveMs = ctx.elapsedMs() - started;
   if (!decision.fallback && solveMs > config.planner.solveBudgetMs && ctx.planner !== placeholderPlanner) {
@@ -60,12 +75,16 @@ export function decideSite(runtime: SiteRuntime, nowMs: number, ctx: DecideConte
     );
     decision = { ...placeholderPlanner.decide(runtime, nowMs, limits, trigger), fallback: true };
   }
+  runtime.lastPlanKw = decision.evseKw;
+  const responseKw = droopResponse(state.lastFrequencyHz ?? config.frequency.nominalHz, config.frequency);
+  runtime.frequencyResponseKw = responseKw;
+  const wantedKw = applyFrequencyResponse(index, state, decision.evseKw, responseKw);
 
   const evseCount = index.evseIds.length;
   const chargeWant = new Float64Array(evseCount);
   const dischargeWant = new Float64Array(evseCount);
   for (let e = 0; e < evseCount; e++) {
-    const kw = decision.evseKw[e];
+    const kw = wantedKw[e];
     const session = state.evses[e].session;
     if (kw >= 0) chargeWant[e] = session ? Math.min(kw, session.maxChargeKw) : 0;
     else if (session?.v2gAllowed && index.v2gCapable[e] === 1)
@@ -95,7 +114,13 @@ export function decideSite(runtime: SiteRuntime, nowMs: number, ctx: DecideConte
       evseId,
       sessionId: session?.sessionId ?? null,
       version,
-      operationMode: !session ? 'Idle' : v2g ? 'CentralSetpoint' : 'ChargingOnly',
+      operationMode: !session
+        ? 'Idle'
+        : responseKw !== 0
+          ? 'CentralFrequency'
+          : v2g
+            ? 'CentralSetpoint'
+            : 'ChargingOnly',
       limitKw: round3(charge[e]),
       dischargeLimitKw: round3(discharge[e]),
       setpointKw: round3(charge[e] - discharge[e]),

@@ -5,6 +5,7 @@ import type { EvflexConfig } from '../config/configSchema';
 import { applyMessage, pruneExpired } from './applyMessage';
 import { deadLetterRecord } from './deadLetterRecord';
 import { type DecideContext, decideSite, type SiteDecision } from './decideSite';
+import { droopResponse } from './droopResponse';
 import type { Clock } from './ports/clock';
 import type { MessageBus } from './ports/messageBus';
 import type { InboundRecord, OutboundRecord } from './ports/records';
@@ -138,6 +139,7 @@ export function createEngine(deps: EngineDeps): Engine {
     const result = applyMessage(runtime, message, v.record.topic);
     if (result.ok) {
       stats.accepted++;
+      if (message.kind === 'frequency') watchFrequency(runtime);
       return [];
     }
     if (result.ack) runtime.pendingAcks.push(result.ack);
@@ -155,6 +157,17 @@ export function createEngine(deps: EngineDeps): Engine {
       ),
       ...(result.ack ? [rejectedAck(runtime, result.ack, result.reason, nowMs)] : []),
     ];
+  };
+
+  /** Re-decide at once when the droop response moved enough to matter (the real-time layer). */
+  const reserveKw = Math.max(config.frequency.reservedUpKw, config.frequency.reservedDownKw);
+  const responseStepKw = Math.max(0.5, 0.02 * reserveKw);
+  const watchFrequency = (runtime: SiteRuntime) => {
+    if (reserveKw <= 0 || !runtime.index) return;
+    const responseKw = droopResponse(runtime.state.lastFrequencyHz!, config.frequency);
+    const moved = Math.abs(responseKw - runtime.frequencyResponseKw);
+    if (moved >= responseStepKw || (responseKw === 0 && runtime.frequencyResponseKw !== 0))
+      runtime.triggers.add('frequency');
   };
 
   const refuse = (v: Extract<Validated, { ok: false }>, nowMs: number): OutboundRecord => {

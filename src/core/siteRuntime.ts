@@ -17,8 +17,12 @@ export interface SiteRuntime {
   firstTriggerMs: number;
   /** Start of the slot for which the site last published its flexibility envelope. */
   lastEnvelopeSlotMs: number;
-  /** Per-EVSE index of the session's plan row, refreshed by the planner (opaque to the core). */
+  /** The planner's own memory between decisions (opaque to the core). */
   plannerMemory: unknown;
+  /** The planner's last per-EVSE kW, before any frequency response (the real-time layer builds on it). */
+  lastPlanKw: Float64Array | null;
+  /** Site power change currently applied for frequency response (kW, negative = consume less). */
+  frequencyResponseKw: number;
 }
 
 export interface PendingAck {
@@ -63,6 +67,8 @@ export function siteRuntimeFromState(state: SiteState): SiteRuntime {
     firstTriggerMs: -1,
     lastEnvelopeSlotMs: -1,
     plannerMemory: null,
+    lastPlanKw: null,
+    frequencyResponseKw: 0,
   };
 }
 

@@ -44,6 +44,8 @@ const scenarioArb = fc.record({
     { maxLength: 4 },
   ),
   ticks: fc.integer({ min: 1, max: 4 }),
+  frequencyHz: fc.double({ min: 49.4, max: 50.6, noNaN: true }),
+  reserveKw: fc.integer({ min: 0, max: 100 }),
 });
 
 describe('safety: no emitted setpoint set exceeds any node limit (randomized topologies)', () => {
@@ -51,7 +53,10 @@ describe('safety: no emitted setpoint set exceeds any node limit (randomized top
     await fc.assert(
       fc.asyncProperty(scenarioArb, async (s) => {
         const site = aSite({ siteId: 'site-p', siteLimitKw: s.siteLimitKw, zones: s.zones });
-        const h = await anEngine({}, reckless(s.plannerKw));
+        const h = await anEngine(
+          { frequency: { reservedUpKw: s.reserveKw, reservedDownKw: s.reserveKw } },
+          reckless(s.plannerKw),
+        );
         h.send('fleet.state', aTopologyMessage(site, T0));
         const evses = site.nodes.filter((n) => n.kind === 'evse');
         evses.forEach((evse, i) => {
@@ -81,6 +86,14 @@ describe('safety: no emitted setpoint set exceeds any node limit (randomized top
           };
           h.send('dso.power-variation', message);
           return message;
+        });
+        await h.deliver();
+        h.send('grid.frequency', {
+          ...header('site-p', T0, 'meter-1'),
+          kind: 'frequency',
+          meterId: 'meter-1',
+          hz: s.frequencyHz,
+          accuracyMilliHz: 1,
         });
         await h.deliver();
         for (let t = 1; t <= s.ticks; t++) {
