@@ -138,6 +138,27 @@ async function startOnce(
 }
 
 /**
+ * A server we started for a test run must not outlive us, even when we are killed (a CI
+ * timeout, Ctrl-C on vitest) and never get to call `stop()`. A tiny shell loop watches our pid
+ * and, once it is gone, kills the server by its pid and removes a throwaway data dir.
+ */
+function startWatchdog(serverPid: number, dataDir: string, keepData: boolean): ChildProcess {
+  const script =
+    'while kill -0 "$0" 2>/dev/null; do sleep 1; done; kill -9 "$1" 2>/dev/null; ' +
+    'if [ "$3" = 0 ]; then sleep 1; rm -rf "$2"; fi';
+  const watchdog = spawn(
+    'sh',
+    ['-c', script, String(process.pid), String(serverPid), dataDir, keepData ? '1' : '0'],
+    {
+      stdio: 'ignore',
+      detached: true,
+    },
+  );
+  watchdog.unref();
+  return watchdog;
+}
+
+/**
  * Starts Debian's `clickhouse-server` (installing it if missing) with a config and data dir
  * owned by the project, on 127.0.0.1 and free ports, and resolves once `/ping` answers.
  */
@@ -159,9 +180,11 @@ export async function startClickHouse(opts: StartClickHouseOptions = {}): Promis
     const { child, url } = started;
     const pid = child.pid!;
     log(`clickhouse-server pid ${pid} on ${url}, data dir ${dataDir}`);
+    const watchdog = opts.detached ? null : startWatchdog(pid, dataDir, keepData);
     let stopping: Promise<void> | undefined;
     const stop = (stopOpts?: { kill?: boolean }) => {
       stopping ??= (async () => {
+        if (watchdog?.pid && isAlive(watchdog.pid)) process.kill(watchdog.pid, 'SIGKILL');
         const exited = waitForExit(child);
         await stopClickHouseByPid(pid, stopOpts?.kill || !keepData ? 0 : 30_000);
         if (!opts.detached) await exited;
