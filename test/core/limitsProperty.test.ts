@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { SitePlanner } from '../../src/core/ports/sitePlanner';
-import { anEv, anEvArrival, aPowerVariation, aSite, aTopologyMessage, T0 } from '../support/builders';
+import { anEv, anEvArrival, aPowerVariation, aSite, aTopologyMessage, header, T0 } from '../support/builders';
 import { anEngine } from '../support/engineHarness';
 import { setpointViolations } from '../support/setpointViolations';
 
