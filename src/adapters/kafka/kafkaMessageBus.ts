@@ -205,10 +205,13 @@ export class KafkaMessageBus implements MessageBus {
       );
     }
 
+    // Once stopping, group events are the consumer winding down: stop() revokes by itself, and
+    // a late join must not hand sites to an engine that is shutting down.
     consumer.on(consumer.events.REBALANCING, () => {
-      this.revokeAll();
+      if (!this.stopping) this.revokeAll();
     });
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      if (this.stopping) return;
       const partitions = new Set<number>();
       for (const topic of this.names.inputs)
         for (const p of payload.memberAssignment[topic] ?? []) partitions.add(p);

@@ -20,7 +20,10 @@ import { completeSetpointSets, setpointsOf } from './setpointSets';
 import { anEvArrival, aPowerVariation, aSite, aTopologyMessage, keyed } from './siteBuilders';
 
 const execFileAsync = promisify(execFile);
-const quiet = () => {};
+/** Service logs stay out of the test output, except a fatal one. */
+const quiet = (line: string) => {
+  if (line.includes('fatal')) console.error(line);
+};
 
 describe('evflex service on a real broker', () => {
   let brokers: string;
