@@ -164,7 +164,7 @@ function startWatchdog(serverPid: number, dataDir: string, keepData: boolean): C
  */
 export async function startClickHouse(opts: StartClickHouseOptions = {}): Promise<ClickHouseServer> {
   const log = opts.log ?? (() => {});
-  const binary = ensureClickHouseInstalled(log);
+  const binary = await ensureClickHouseInstalled(log);
   const ownsTempDir = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'evflex-clickhouse-'));
   const keepData = opts.keepData ?? !ownsTempDir;
