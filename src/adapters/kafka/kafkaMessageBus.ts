@@ -173,8 +173,8 @@ export class KafkaMessageBus implements MessageBus {
       allowAutoTopicCreation: false,
       maxWaitTimeInMs: 500,
       // Under a backlog, big fetches mean big batches: each site is planned once per batch.
-      maxBytesPerPartition: 8 * 1024 * 1024,
-      maxBytes: 64 * 1024 * 1024,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      maxBytes: 32 * 1024 * 1024,
       retry: { retries: 8, initialRetryTime: 100 },
     });
     // Snapshots travel on their own connection, so setpoints and acks never queue behind them.
