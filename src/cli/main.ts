@@ -73,7 +73,10 @@ program
   .requiredOption('--to <time>', 'end, ISO 8601 (UTC) or epoch ms')
   .option('--out <path>', 'an .html file or a directory', 'reports')
   .option('--database <name>', 'ClickHouse database', 'evflex')
+  .option('--config <file>', 'engine config: its frequency settings define the required response')
   .action(async (opts) => {
+    const { loadConfigFile } = await import('../config/loadConfig');
+    const config = opts.config ? loadConfigFile(opts.config) : null;
     // Adapters load only for the commands that use them; the demo never loads kafkajs.
     const { parseReportTimeMs, runReportCommand } = await import('./reportCommand');
     await runReportCommand({
@@ -82,6 +85,7 @@ program
       toMs: parseReportTimeMs(opts.to),
       out: opts.out,
       database: opts.database,
+      ...(config ? { frequency: config.frequency } : {}),
     });
   });
 

@@ -348,6 +348,8 @@ export function createEngine(deps: EngineDeps): Engine {
       await bus.stop();
       subscription.unsubscribe();
       outputs$.complete();
+      // Telemetry last: whatever the final batch recorded still gets its chance to land.
+      await telemetry?.close();
     },
     restore(states) {
       for (const state of states) {
