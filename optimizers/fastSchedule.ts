@@ -350,12 +350,16 @@ function greedy(st: ScheduleState, theta: Float64Array): void {
     for (let t = first[s]; t < endSlot[s]; t++) present[fill[t]++] = s;
   }
 
-  // Cache-friendly working set: allocations kept in CSR order (sequential), node flows and limits of the current
-  // slot copied into node-indexed scratch arrays; written back to the row-major schedule at the end.
+  // Cache-friendly working set: allocations kept in CSR order (sequential); node flows and limits of the current
+  // slot loaded lazily into node-indexed scratch (a stamp per node says whether it is loaded for this piece) and
+  // written back for the touched nodes only — a slot that fills early never reads the rest of the tree.
   const alloc = new Float64Array(present.length);
+  const next = st.bindNext;
   const N = P.nodeCount;
   const flowSlot = new Float64Array(N);
   const impSlot = new Float64Array(N);
+  const stamp = new Int32Array(N).fill(-1);
+  const touched = new Int32Array(N);
   for (let pi = 0; pi < pieces; pi++) {
     const piece = pieceOrder[pi];
     const t = pieceSlot[piece];
@@ -366,10 +370,7 @@ function greedy(st: ScheduleState, theta: Float64Array): void {
     if (rootCap) siteRoom = Math.min(siteRoom, rootCap[t] - flow[t]);
     if (imp[t] - flow[t] < siteRoom) siteRoom = imp[t] - flow[t];
     if (siteRoom <= 1e-12) continue;
-    for (let n = 0; n < N; n++) {
-      flowSlot[n] = flow[n * T + t];
-      impSlot[n] = imp[n * T + t];
-    }
+    let nTouched = 0;
     const stop = slotStart[t + 1];
     for (let i = slotStart[t]; i < stop; i++) {
       const s = present[i];
@@ -382,7 +383,13 @@ function greedy(st: ScheduleState, theta: Float64Array): void {
       const byEnergy = want / (h * e);
       if (byEnergy < x) x = byEnergy;
       if (siteRoom < x) x = siteRoom;
-      for (let n = node[s]; n > 0; n = parent[n]) {
+      for (let n = next[node[s]]; n > 0; n = next[parent[n]]) {
+        if (stamp[n] !== pi) {
+          stamp[n] = pi;
+          flowSlot[n] = flow[n * T + t];
+          impSlot[n] = imp[n * T + t];
+          touched[nTouched++] = n;
+        }
         const r = impSlot[n] - flowSlot[n];
         if (r < x) x = r;
       }
@@ -391,22 +398,36 @@ function greedy(st: ScheduleState, theta: Float64Array): void {
         // Round up to the floor if it fits in every limit and the energy maximum, else leave this slot.
         const need = floor - p;
         let room = Math.min(pMax[s] - p, siteRoom);
-        for (let n = node[s]; n > 0; n = parent[n]) room = Math.min(room, impSlot[n] - flowSlot[n]);
+        for (let n = next[node[s]]; n > 0; n = next[parent[n]])
+          room = Math.min(room, impSlot[n] - flowSlot[n]);
         if (need <= room + 1e-12 && delivered[s] + need * h * e <= P.energyMaxKwh[s] + 1e-9) x = need;
         else continue;
       }
       if (x <= 1e-12) continue;
       alloc[i] = p + x;
       delivered[s] += x * h * e;
-      for (let n = node[s]; n >= 0; n = parent[n]) flowSlot[n] += x;
+      for (let n = next[node[s]]; n > 0; n = next[parent[n]]) flowSlot[n] += x;
+      flow[t] += x;
       siteRoom -= x;
       if (siteRoom <= 1e-12) break;
     }
-    for (let n = 0; n < N; n++) flow[n * T + t] = flowSlot[n];
+    for (let k = 0; k < nTouched; k++) {
+      const n = touched[k];
+      flow[n * T + t] = flowSlot[n];
+    }
   }
   for (let t = 0; t < T; t++)
     for (let i = slotStart[t]; i < slotStart[t + 1]; i++)
       if (alloc[i] !== 0) kw[present[i] * T + t] = alloc[i];
+  // Only binding nodes (and the root) were tracked: rebuild every node's flow from the rows (sequential access).
+  flow.fill(0);
+  for (let s = 0; s < S; s++) {
+    const row = s * T;
+    for (let n = node[s]; n >= 0; n = parent[n]) {
+      const base = n * T;
+      for (let t = first[s]; t < endSlot[s]; t++) flow[base + t] += kw[row + t];
+    }
+  }
 }
 
 /**

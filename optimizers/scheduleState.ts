@@ -32,6 +32,9 @@ export interface ScheduleState {
   nodeHi: Int32Array;
   /** Scratch SoC trajectory for one session. */
   socScratch: Float64Array;
+  /** Nearest ancestor-or-self (excluding the root, -1 if none) whose import limit can bind at all: nodes whose
+   *  limit covers the max charge of every session below them in every slot are skipped by headroom walks. */
+  bindNext: Int32Array;
   /** Work left in the current augmenting-path search. */
   searchLeft: number;
   /** Undo journal of `addKw` calls while `journalOn` (session, slot, power before). */
@@ -113,11 +116,25 @@ export function createScheduleState(problem: PlanningProblem): ScheduleState {
     }
   }
 
+  // Import limits that can never bind: Σ max charge below a node ≤ its limit in every slot.
+  const maxBelow = new Float64Array(N);
+  for (let s = 0; s < S; s++)
+    for (let n = problem.sessionNode[s]; n >= 0; n = problem.nodeParent[n])
+      maxBelow[n] += problem.maxChargeKw[s];
+  const bindNext = new Int32Array(N).fill(-1);
+  for (let n = 1; n < N; n++) {
+    let binds = false;
+    for (let t = 0; t < T && !binds; t++) if (importKw[n * T + t] < maxBelow[n] - 1e-9) binds = true;
+    const parent = problem.nodeParent[n];
+    bindNext[n] = binds ? n : parent > 0 ? bindNext[parent] : -1;
+  }
+
   return {
     problem,
     T,
     S,
     h,
+    bindNext,
     importKw,
     exportKw,
     flowKw: new Float64Array(N * T),
@@ -175,8 +192,10 @@ export function addKw(st: ScheduleState, s: number, t: number, dKw: number): voi
 export function importHeadroom(st: ScheduleState, s: number, t: number): number {
   const P = st.problem;
   const T = st.T;
-  let room = Number.POSITIVE_INFINITY;
-  for (let n = P.sessionNode[s]; n >= 0; n = P.nodeParent[n]) {
+  // Root first, then only the nodes that can bind.
+  let room = st.importKw[t] - st.flowKw[t];
+  const next = st.bindNext;
+  for (let n = next[P.sessionNode[s]]; n > 0; n = next[P.nodeParent[n]]) {
     const r = st.importKw[n * T + t] - st.flowKw[n * T + t];
     if (r < room) room = r;
   }

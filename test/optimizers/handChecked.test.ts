@@ -170,3 +170,29 @@ describe('hand-checked optima', () => {
 function p0(): number {
   return Date.UTC(2026, 0, 15, 0, 0, 0);
 }
+
+describe('reserve and trajectories', () => {
+  it('reserved down capacity shrinks the import the schedule may use at the site', async () => {
+    const { socTrajectories } = await import('../../optimizers/socTrajectories');
+    // Site 20 kW, 8 kW kept free for frequency response → EVs get 12 kW in slot 0 (cheap), rest in slot 1.
+    const p = buildPlanningProblem(
+      anInput(
+        aSite({ siteKw: 20 }),
+        [
+          { evseId: 'e0', session: anEv('a', { slots: 2, energyTargetKwh: 2.5 }) },
+          { evseId: 'e1', session: anEv('b', { slots: 2, energyTargetKwh: 2.5 }) },
+        ],
+        [0.1, 0.3],
+        { reserveDownKw: [8, 8] },
+      ),
+    );
+    const [fast, exact] = solveBoth(p);
+    // 5 kWh: 12 kW × 0.25 h = 3 kWh at 0.1, 2 kWh at 0.3.
+    expect(exact.costTotal).toBeCloseTo(3 * 0.1 + 2 * 0.3, 9);
+    expect(fast.costTotal).toBeCloseTo(exact.costTotal, 9);
+    const soc = socTrajectories(p, fast.sessionKw);
+    const T = p.slotCount;
+    expect(soc[0]).toBeCloseTo(50, 9);
+    expect(soc[T] - soc[0] + soc[2 * T + 1] - soc[T + 1]).toBeCloseTo(5, 9);
+  });
+});
