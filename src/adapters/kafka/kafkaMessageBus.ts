@@ -63,6 +63,18 @@ function isRebalancing(error: unknown): boolean {
   return REBALANCE_ERRORS.has((error as { type?: string })?.type ?? '');
 }
 
+const GROUP_MOVED_ON = new Set([...REBALANCE_ERRORS, 'UNKNOWN_MEMBER_ID', 'FENCED_INSTANCE_ID']);
+
+/**
+ * The commit was refused because the group has a newer generation or forgot this member.
+ * kafkajs wraps the protocol error (type lost) once its retries are spent, hence the message test.
+ */
+function groupMovedOn(error: unknown): boolean {
+  const e = error as { type?: string; cause?: { type?: string }; message?: string } | null;
+  if (GROUP_MOVED_ON.has(e?.type ?? '') || GROUP_MOVED_ON.has(e?.cause?.type ?? '')) return true;
+  return /generation id is not valid|rebalanc|member id/i.test(e?.message ?? '');
+}
+
 /**
  * The MessageBus port over Kafka (kafkajs). One consumer group reads every input topic; each
  * instance owns the same partition numbers of all input topics (co-partitioned assignment), so
@@ -147,7 +159,7 @@ export class KafkaMessageBus implements MessageBus {
     } catch (error) {
       // The group moved on: the next owner replays from the previous commit, and the snapshot
       // (always ahead of commits) lets it skip what was already applied.
-      if (!isRebalancing(error) && (error as { type?: string }).type !== 'UNKNOWN_MEMBER_ID') throw error;
+      if (!groupMovedOn(error)) throw error;
     }
   }
 
@@ -363,7 +375,10 @@ export class KafkaMessageBus implements MessageBus {
     const onRevoked = this.handlers?.onRevoked;
     this.chain(async () => {
       if (onRevoked) await onRevoked.call(this.handlers, revoked);
-      if (this.options.commitMode === 'checkpoint') await this.commitCaptured(captured, new Set(revoked));
+      // Best effort: if it fails the next owner replays a little more and skips what the
+      // snapshots already hold. It must never make the revocation itself fail.
+      if (this.options.commitMode === 'checkpoint')
+        await this.commitCaptured(captured, new Set(revoked)).catch(() => {});
     }, 'onRevoked');
   }
 

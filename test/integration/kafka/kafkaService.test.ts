@@ -250,6 +250,49 @@ describe('evflex service on a real broker', () => {
       for (const s of sites) expect([...(sources.get(s.siteId) ?? [])], s.siteId).toHaveLength(1);
       const used = new Set([...sources.values()].map((set) => [...set][0]));
       expect(used).toEqual(new Set(['engine-a', 'engine-b']));
+
+      // B leaves gracefully: A takes its sites over from B's snapshots, and versions go on rising.
+      const lastVersionOf = (source?: string) => {
+        const versions = new Map<string, number>();
+        for (const m of setpointsOf(collector.of('setpoints'))) {
+          if (source && m.source !== source) continue;
+          for (const e of m.evses) versions.set(e.evseId, Math.max(versions.get(e.evseId) ?? 0, e.version));
+        }
+        return versions;
+      };
+      const bSites = sites.filter((s) => [...(sources.get(s.siteId) ?? [])][0] === 'engine-b');
+      const beforeHandover = lastVersionOf('engine-b');
+      await b.stop();
+      await waitFor(() => a.ownedPartitions().length === 6, 60_000, 'A owns every partition');
+      await producer.send(
+        'fleet.state',
+        bSites.map((s) => keyed(anEvArrival(s, 1, Date.now()))),
+      );
+      await collector.waitFor(
+        () => {
+          const fromA = new Set(
+            setpointsOf(collector.of('setpoints'))
+              .filter((m) => m.source === 'engine-a')
+              .map((m) => m.siteId),
+          );
+          return bSites.every((s) => fromA.has(s.siteId));
+        },
+        60_000,
+        "A's setpoints for B's former sites",
+      );
+      const afterHandover = lastVersionOf('engine-a');
+      for (const [evseId, version] of beforeHandover) {
+        expect(afterHandover.get(evseId), evseId).toBeGreaterThan(version);
+      }
+      // A took the sessions over from B's snapshots: the first arrival is still there.
+      const latestA = setpointsOf(collector.of('setpoints')).filter(
+        (m) => m.source === 'engine-a' && bSites.some((s) => s.siteId === m.siteId),
+      );
+      for (const site of bSites) {
+        const firstEvse = site.evses[0]?.[1] as string;
+        const seen = latestA.flatMap((m) => m.evses).filter((e) => e.evseId === firstEvse);
+        expect(seen.at(-1)?.sessionId, firstEvse).not.toBeNull();
+      }
     } finally {
       await b.stop();
       await a.stop();
