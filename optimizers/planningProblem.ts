@@ -87,7 +87,10 @@ export interface PlanningProblem {
   warnings: string[];
 }
 
-/** Per-slot import and export limits every solver and the checker use: the root's limits net of site load and reserve. */
+/**
+ * Per-slot import and export limits every solver and the checker use: the root's limits net of site load and
+ * reserve. Read-only: without load or reserve these are the problem's own arrays.
+ */
 export interface EffectiveLimits {
   importKw: Float64Array;
   exportKw: Float64Array;
@@ -100,6 +103,9 @@ export interface EffectiveLimits {
  */
 export function effectiveNodeLimits(problem: PlanningProblem): EffectiveLimits {
   const T = problem.slotCount;
+  // Nothing to net out: share the problem's arrays (callers only read them) instead of copying N × T values.
+  if (!problem.siteLoadKw && !problem.reserveUpKw && !problem.reserveDownKw)
+    return { importKw: problem.nodeImportKw, exportKw: problem.nodeExportKw };
   const importKw = problem.nodeImportKw.slice();
   const exportKw = problem.nodeExportKw.slice();
   for (let t = 0; t < T; t++) {
