@@ -270,15 +270,15 @@ describe('evflex service on a real broker', () => {
       );
       await collector.waitFor(
         () => {
-          const fromA = new Set(
-            setpointsOf(collector.of('setpoints'))
-              .filter((m) => m.source === 'engine-a')
-              .map((m) => m.siteId),
+          const completeFromA = new Set(
+            [...completeSetpointSets(collector.of('setpoints')).values()]
+              .filter((set) => set[0]?.source === 'engine-a')
+              .map((set) => set[0]?.siteId),
           );
-          return bSites.every((s) => fromA.has(s.siteId));
+          return bSites.every((s) => completeFromA.has(s.siteId));
         },
         60_000,
-        "A's setpoints for B's former sites",
+        "A's complete setpoint sets for B's former sites",
       );
       const afterHandover = lastVersionOf('engine-a');
       for (const [evseId, version] of beforeHandover) {
