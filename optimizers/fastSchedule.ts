@@ -85,13 +85,18 @@ export function runPipeline(st: ScheduleState, options: FastScheduleOptions): vo
     if (round > 0) {
       // Only congested sites (sessions short of what they could take alone) get another round.
       let congestedKwh = 0;
+      let targetKwh = 0;
       for (let s = 0; s < S; s++) {
         const alone = Math.min(P.energyTargetKwh[s], reachableKwh(st, s));
         if (st.deliveredKwh[s] < alone - 1e-6) congestedKwh += alone - st.deliveredKwh[s];
+        targetKwh += P.energyTargetKwh[s];
       }
-      let targetKwh = 0;
-      for (let s = 0; s < S; s++) targetKwh += P.energyTargetKwh[s];
       if (congestedKwh <= 0.02 * targetKwh) break;
+      // Keep this round's plan to compare with the next (only now: most sites stop after round 0).
+      if (!bestKw) {
+        bestCost = scheduleCost(P, st.kw).costTotal;
+        bestKw = st.kw.slice();
+      }
       resetState(st);
     }
     if (round === 1) greedyEarliestDeadline(st);
@@ -104,12 +109,13 @@ export function runPipeline(st: ScheduleState, options: FastScheduleOptions): vo
     improveAll(st, options);
     exchangeAll(st, options);
     repairAgain(st);
-    // Only compare rounds when there may be another one (saves a full cost evaluation on uncongested sites).
-    const cost = rounds > 1 ? scheduleCost(st.problem, st.kw).costTotal : 0;
-    if (cost < bestCost - 1e-12) {
-      bestCost = cost;
-      bestKw = round + 1 < rounds ? st.kw.slice() : null;
-    } else if (bestKw) loadSchedule(st, bestKw);
+    if (round > 0 && bestKw) {
+      const cost = scheduleCost(P, st.kw).costTotal;
+      if (cost < bestCost - 1e-12) {
+        bestCost = cost;
+        bestKw = st.kw.slice();
+      } else loadSchedule(st, bestKw);
+    }
   }
 }
 
