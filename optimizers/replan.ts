@@ -157,7 +157,6 @@ function socWithinBounds(st: ScheduleState, s: number): boolean {
  */
 function fixSoc(st: ScheduleState, s: number): void {
   if (socWithinBounds(st, s)) return;
-  const P = st.problem;
   const T = st.T;
   for (let t = 0; t < T; t++) {
     const p = st.kw[s * T + t];
