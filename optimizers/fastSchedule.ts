@@ -7,6 +7,7 @@ import {
   exchangeSession,
   importHeadroom,
   improveSession,
+  nettingMoves,
   repairRequired,
   rescueShortfall,
   type ScheduleState,
@@ -135,6 +136,8 @@ export function exchangeAll(st: ScheduleState, options: FastScheduleOptions): vo
     for (let s = 0; s < st.S; s++) made += exchangeSession(st, s, budget);
     // Longer cycles, journaled and kept only when they pay: small sites only (the search is not cheap).
     if (!large) for (let s = 0; s < st.S; s++) if (exchangeCycles(st, s, 3, 24, 8) > 1e-9) made++;
+    if (!large) for (let s = 0; s < st.S; s++) if (nettingMoves(st, s, 16) > 1e-9) made++;
+    if (!large && made > 0) for (let s = 0; s < st.S; s++) improveSession(st, s, 8 * st.T);
     if (made === 0) break;
   }
 }

@@ -974,3 +974,75 @@ export function exchangeCycles(
   st.journalLen = 0;
   return saved;
 }
+
+/**
+ * Netting move for a V2G session r: where r's discharge would only earn the export price because the site already
+ * exports (or sits at 0), move some other session's charging into that slot so the discharge nets against it at the
+ * import price; r recharges in its cheapest slot. Composite moves are journaled and kept only if they pay.
+ * Returns the cost saved.
+ */
+export function nettingMoves(st: ScheduleState, r: number, budget: number): number {
+  const P = st.problem;
+  const T = st.T;
+  if (P.maxDischargeKw[r] <= 0 || P.demandChargePerKw > 0) return 0;
+  const order = st.slotOrder;
+  const first = P.firstSlot[r];
+  const end = P.endSlot[r];
+  let saved = 0;
+  let tries = 0;
+  for (let ia = T - 1; ia >= 0 && tries < budget; ia--) {
+    const a = order[ia];
+    if (a < first || a >= end) continue;
+    if (siteKw(st, a) > 1e-9) continue; // the site imports here: r's own moves already see the import price
+    if (st.kw[r * T + a] <= -P.maxDischargeKw[r] + 1e-9) continue;
+    // Another session that charges elsewhere and could charge more in a.
+    const lo = st.nodeLo[0];
+    const span = st.nodeHi[0] - lo;
+    for (let k = 0; k < span && tries < budget; k++) {
+      const s = st.dfsSessions[lo + ((a * 7919 + k) % span)];
+      if (s === r || a < P.firstSlot[s] || a >= P.endSlot[s] || P.minChargeKw[s] > 0) continue;
+      if (st.kw[s * T + a] < 0 || st.kw[s * T + a] >= P.maxChargeKw[s] - 1e-9) continue;
+      // s's dearest charging slot b ≠ a... no: any slot where s charges, cheapest first is least useful; take the
+      // one whose price is closest above... simply the first charging slot found in price order from the top.
+      let b = -1;
+      for (let ib = T - 1; ib >= 0; ib--) {
+        const t = order[ib];
+        if (t !== a && st.kw[s * T + t] > 1e-9) {
+          b = t;
+          break;
+        }
+      }
+      if (b < 0) continue;
+      tries++;
+      // r's cheapest slot to recharge.
+      let c = -1;
+      for (let ic = 0; ic < T; ic++) {
+        const t = order[ic];
+        if (
+          t !== a &&
+          t >= first &&
+          t < end &&
+          st.kw[r * T + t] < P.maxChargeKw[r] - 1e-9 &&
+          importHeadroom(st, r, t) > 1e-9
+        ) {
+          c = t;
+          break;
+        }
+      }
+      if (c < 0) break;
+      st.journalOn = true;
+      st.journalLen = 0;
+      const moved = pairStep(st, s, b, a, Math.min(st.kw[s * T + b], P.maxChargeKw[s] - st.kw[s * T + a]));
+      if (moved > 1e-9) pairStep(st, r, a, c, moved);
+      const delta = journalCostDelta(st);
+      if (delta < -1e-9) {
+        saved -= delta;
+        st.journalOn = false;
+        st.journalLen = 0;
+      } else journalRollback(st);
+    }
+  }
+  st.journalOn = false;
+  st.journalLen = 0;
+  return saved;
+}
