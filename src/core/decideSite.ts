@@ -189,10 +189,12 @@ export function decideSite(runtime: SiteRuntime, nowMs: number, ctx: DecideConte
   });
   const envelopes: FlexEnvelopeMessage[] = [];
   if (decision.envelope) {
-    // IEC 63110-1 8.2.5 (at our initiative, once per slot) and 8.2.6 (on request).
+    // IEC 63110-1 8.2.5 (at our initiative, once per clock slot) and 8.2.6 (on request).
+    const slotMs = config.time.slotMinutes * 60_000;
+    const clockSlotMs = Math.floor(nowMs / slotMs) * slotMs;
     const forecast = runtime.pendingAcks.find((p) => p.requestKind === 'forecastRequest');
-    if (forecast || decision.envelope.startMs !== runtime.lastEnvelopeSlotMs) {
-      runtime.lastEnvelopeSlotMs = decision.envelope.startMs;
+    if (forecast || clockSlotMs !== runtime.lastEnvelopeSlotMs) {
+      runtime.lastEnvelopeSlotMs = clockSlotMs;
       envelopes.push({
         messageId: `env:${setId}`,
         source: config.instanceId,
@@ -201,7 +203,7 @@ export function decideSite(runtime: SiteRuntime, nowMs: number, ctx: DecideConte
         schemaVersion: SCHEMA_VERSION,
         kind: 'flexEnvelope',
         nodeId: index.nodeIds[0],
-        ...decision.envelope,
+        ...decision.envelope(),
         ...(forecast ? { requestId: forecast.requestId } : {}),
       });
     }

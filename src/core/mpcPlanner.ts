@@ -69,7 +69,7 @@ export function createMpcPlanner(config: EvflexConfig): SitePlanner {
         energyCost: plan.energyCost,
         shortfallKwh: plan.shortfallKwh,
         fallback: false,
-        envelope: siteEnvelope(flexEnvelope(problem, plan.sessionKw), T, problem.slotHours),
+        envelope: () => siteEnvelope(flexEnvelope(problem, plan.sessionKw), T, problem.slotHours),
       };
     },
   };

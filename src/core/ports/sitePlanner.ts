@@ -10,8 +10,8 @@ export interface SlotDecision {
   shortfallKwh: number;
   /** Set when the planner gave up and the safe policy decided instead. */
   fallback: boolean;
-  /** The site's flexibility around the plan, per slot, when the planner has a plan. */
-  envelope?: SiteEnvelope;
+  /** The site's flexibility around the plan, per slot, computed only when asked for. */
+  envelope?: () => SiteEnvelope;
 }
 
 /** Per slot of the horizon, at the site connection point (kW, positive = import). */
