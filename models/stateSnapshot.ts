@@ -32,8 +32,13 @@ export const siteStateSchema = z.object({
   baseline: baselineSchema.nullable(),
   /** Last emitted setpoint version per EVSE; versions never go backwards. */
   versions: z.record(z.string(), z.number().int().nonnegative()),
-  /** Recently seen messageIds, oldest first, bounded (duplicate detection survives restarts). */
+  /**
+   * Recently seen messageIds, oldest first (duplicate detection survives restarts). Only ids
+   * younger than the stale limit are kept: an older duplicate is refused as stale anyway.
+   */
   recentMessageIds: z.array(z.string()),
+  /** The header tsMs of each id in recentMessageIds, same order. */
+  recentMessageTsMs: z.array(z.number()).default([]),
   lastFrequencyHz: z.number().nullable(),
   /** Per input topic-partition: next offset to read after this snapshot. */
   inputOffsets: z.record(z.string(), z.string()),

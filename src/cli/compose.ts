@@ -52,6 +52,14 @@ export async function compose(config: EvflexConfig, options: ComposeOptions): Pr
     });
   }
   const planner = config.planner.solver === 'placeholder' ? placeholderPlanner : plannerFor(config);
-  const engine = createEngine({ config, clock: options.clock, bus, planner, telemetry, log });
+  const engine = createEngine({
+    config,
+    clock: options.clock,
+    bus,
+    planner,
+    telemetry,
+    log,
+    periodicSnapshots: !config.kafka,
+  });
   return { engine, bus, telemetry, planner };
 }

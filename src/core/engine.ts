@@ -1,4 +1,4 @@
-import { concatMap, from, map, type Observable, Subject, share, toArray } from 'rxjs';
+import { concatMap, map, type Observable, Subject, share } from 'rxjs';
 import { SCHEMA_VERSION } from '../../models/messageHeader';
 import type { SiteState, StateSnapshotMessage } from '../../models/stateSnapshot';
 import type { EvflexConfig } from '../config/configSchema';
@@ -22,6 +22,11 @@ export interface EngineDeps {
   bus: MessageBus;
   planner: SitePlanner;
   telemetry?: TelemetrySink | null;
+  /**
+   * Publish every site's snapshot on the timer (default true). Kafka service mode turns it
+   * off: it checkpoints snapshots itself, in slices, together with the committed offsets.
+   */
+  periodicSnapshots?: boolean;
   /** Monotonic time for measuring solves; defaults to performance.now. */
   elapsedMs?: () => number;
   log?: (line: string) => void;
@@ -131,7 +136,13 @@ export function createEngine(deps: EngineDeps): Engine {
       runtime = siteRuntimeFromState(emptySiteState(message.siteId, nowMs));
       sites.set(message.siteId, runtime);
     }
-    rememberMessageId(runtime, message.messageId, config.ingress.dedupeWindow);
+    rememberMessageId(
+      runtime,
+      message.messageId,
+      message.tsMs,
+      config.ingress.dedupeWindow,
+      nowMs - config.ingress.maxMessageAgeS * 1000,
+    );
     runtime.state.inputOffsets[`${v.record.topic}:${v.record.partition}`] = (
       BigInt(v.record.offset) + 1n
     ).toString();
@@ -263,7 +274,11 @@ export function createEngine(deps: EngineDeps): Engine {
       for (const row of decision.telemetry) record(row);
       out.decisions.push({ siteId: runtime.state.siteId, decision });
     }
-    if (work.kind === 'tick' && work.nowMs - lastSnapshotMs >= config.state.snapshotIntervalS * 1000) {
+    if (
+      work.kind === 'tick' &&
+      deps.periodicSnapshots !== false &&
+      work.nowMs - lastSnapshotMs >= config.state.snapshotIntervalS * 1000
+    ) {
       lastSnapshotMs = work.nowMs;
       out.records.push(...snapshotRecords());
     }
@@ -285,18 +300,18 @@ export function createEngine(deps: EngineDeps): Engine {
   const work$ = new Subject<Work>();
   const outputs$ = new Subject<EngineOutput>();
   const pipeline$ = work$.pipe(
-    concatMap((work) =>
-      from(work.records).pipe(
-        map((r) => validate(r, work.nowMs)),
-        map((v) => routeAndApply(v, work.nowMs)),
-        toArray(),
-        map((refusals) => {
-          const out = decideDue(work);
-          out.records.unshift(...refusals.flat());
-          return { work, out };
-        }),
-      ),
-    ),
+    // validate → route by site → apply, record by record (a plain loop: this is the hot path),
+    map((work) => {
+      const refusals: OutboundRecord[] = [];
+      for (const r of work.records) refusals.push(...routeAndApply(validate(r, work.nowMs), work.nowMs));
+      return { work, refusals };
+    }),
+    // → decide every site that has a reason to → emit.
+    map(({ work, refusals }) => {
+      const out = decideDue(work);
+      out.records.unshift(...refusals);
+      return { work, out };
+    }),
     concatMap(async ({ work, out }) => {
       try {
         if (out.records.length > 0) await bus.publish(out.records);

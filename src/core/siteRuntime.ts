@@ -49,6 +49,7 @@ export function emptySiteState(siteId: string, nowMs: number): SiteState {
     baseline: null,
     versions: {},
     recentMessageIds: [],
+    recentMessageTsMs: [],
     lastFrequencyHz: null,
     inputOffsets: {},
     updatedMs: nowMs,
@@ -72,13 +73,27 @@ export function siteRuntimeFromState(state: SiteState): SiteRuntime {
   };
 }
 
-/** Remembers a messageId for duplicate detection, forgetting the oldest beyond the window. */
-export function rememberMessageId(runtime: SiteRuntime, messageId: string, window: number): void {
+/**
+ * Remembers a messageId for duplicate detection. Forgets ids older than the stale limit (a
+ * duplicate of those is refused as stale first) and, as a hard bound, beyond `window` ids.
+ */
+export function rememberMessageId(
+  runtime: SiteRuntime,
+  messageId: string,
+  tsMs: number,
+  window: number,
+  oldestUsefulMs: number,
+): void {
   runtime.seenIds.add(messageId);
   const ids = runtime.state.recentMessageIds;
+  const times = runtime.state.recentMessageTsMs;
   ids.push(messageId);
-  if (ids.length > window * 1.25) {
-    const drop = ids.splice(0, ids.length - window);
-    for (const id of drop) runtime.seenIds.delete(id);
+  times.push(tsMs);
+  let drop = Math.max(0, ids.length - window);
+  while (drop < ids.length - 1 && times[drop] < oldestUsefulMs) drop++;
+  // Amortised: trim in chunks so a steady stream does not shift the arrays on every message.
+  if (drop > 0 && (drop >= 256 || ids.length > window)) {
+    for (const id of ids.splice(0, drop)) runtime.seenIds.delete(id);
+    times.splice(0, drop);
   }
 }

@@ -82,3 +82,28 @@ describe('ingress: bad input goes to the dead-letter output with its code, good 
     expect(h.deadLetters().map((d) => d.errorCode)).toEqual(['EVFLEX_TOPOLOGY_INVALID']);
   });
 });
+
+describe('duplicate detection stays bounded', () => {
+  it('remembers ids only as long as they could still arrive un-stale, and across a restore', async () => {
+    const h = await anEngine({ ingress: { maxMessageAgeS: 60 } });
+    h.send('fleet.state', aTopologyMessage(site, T0));
+    await h.deliver();
+    let last: ReturnType<typeof anEvArrival> | null = null;
+    for (let second = 1; second <= 1200; second++) {
+      h.clock.advanceTo(T0 + second * 1000);
+      last = anEvArrival('site-a', 'z1-s1-e1', anEv({}, T0 + second * 1000), T0 + second * 1000);
+      h.send('fleet.state', last);
+      await h.deliver();
+    }
+    const state = h.engine.sites().get('site-a')!.state;
+    expect(state.recentMessageIds.length).toBeLessThan(60 + 256 + 2);
+    expect(state.recentMessageIds.length).toBe(state.recentMessageTsMs.length);
+
+    const restored = await anEngine({ ingress: { maxMessageAgeS: 60 } });
+    restored.clock.advanceTo(h.clock.nowMs());
+    restored.engine.restore([state]);
+    restored.send('fleet.state', last);
+    await restored.deliver();
+    expect(restored.deadLetters().map((d) => d.errorCode)).toEqual(['EVFLEX_DUPLICATE_MESSAGE']);
+  });
+});
