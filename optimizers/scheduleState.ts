@@ -826,15 +826,24 @@ function makeRoomRec(
     if (r === s || P.minChargeKw[r] > 0 || t < P.firstSlot[r] || t >= P.endSlot[r]) continue;
     if (st.kw[r * T + t] <= (dMax > 0 ? -dMax : 0) + 1e-9) continue;
     st.searchLeft--;
-    for (let j = 0; j < T && freed < want - 1e-12 && st.kw[r * T + t] > (dMax > 0 ? -dMax : 0) + 1e-9; j++) {
+    // Each candidate tries a few target slots (cheapest first); every attempt counts against the shared budget.
+    let attempts = 0;
+    for (
+      let j = 0;
+      j < T && attempts < 8 && freed < want - 1e-12 && st.kw[r * T + t] > (dMax > 0 ? -dMax : 0) + 1e-9;
+      j++
+    ) {
       const t2 = st.slotOrder[j];
       if (P.importPricePerKwh[t2] >= maxPrice) break;
       if (t2 === t || t2 < P.firstSlot[r] || t2 >= P.endSlot[r]) continue;
       if (st.kw[r * T + t2] >= P.maxChargeKw[r] - 1e-9) continue;
+      // Without depth left, only slots with direct room can take r.
+      if (depth <= 1 && importHeadroom(st, r, t2) <= 1e-9) continue;
+      attempts++;
       const pr = st.kw[r * T + t];
       const pr2 = st.kw[r * T + t2];
       const step = Math.min(want - freed, pr > 0 ? pr : pr + dMax, pr2 < 0 ? -pr2 : P.maxChargeKw[r] - pr2);
-      makeRoomRec(st, r, t2, step, depth - 1, maxPrice);
+      if (depth > 1) makeRoomRec(st, r, t2, step, depth - 1, maxPrice);
       freed += pairStep(st, r, t, t2, step);
     }
   }
