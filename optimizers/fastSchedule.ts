@@ -28,6 +28,8 @@ export interface FastScheduleOptions {
   /** Augmenting passes for short sessions and sessions scanned per blocked slot; default 2 and 64. */
   rescuePasses?: number;
   rescueBudget?: number;
+  /** Candidate sessions the rescue pass may examine in total; default 20 × sessions + 2,000. */
+  rescueWork?: number;
   /** Cross-session exchange passes and sessions scanned per session and pass; default 2 and 32. */
   exchangePasses?: number;
   exchangeBudget?: number;
@@ -131,6 +133,7 @@ export function exchangeAll(st: ScheduleState, options: FastScheduleOptions): vo
   // Large sites: the measured gain of exchanges there is small (≤ 0.01 %), their cost is not: off by default.
   const large = st.S * st.T > 200_000;
   const budget = options.exchangeBudget ?? 32;
+  st.passWork = 20 * st.S + 2_000;
   for (let pass = 0; pass < (options.exchangePasses ?? (large ? 0 : 2)); pass++) {
     let made = 0;
     for (let s = 0; s < st.S; s++) made += exchangeSession(st, s, budget);
@@ -144,6 +147,7 @@ export function exchangeAll(st: ScheduleState, options: FastScheduleOptions): vo
     if (!large && made > 0) for (let s = 0; s < st.S; s++) improveSession(st, s, 8 * st.T);
     if (made === 0) break;
   }
+  st.passWork = Number.POSITIVE_INFINITY;
 }
 
 /**
@@ -156,7 +160,9 @@ function repairAgain(st: ScheduleState): void {
   for (let s = 0; s < st.S; s++) if (st.deliveredKwh[s] < st.requiredKwh[s] - 1e-9) short.push(s);
   if (short.length === 0) return;
   short.sort((a, b) => P.endSlot[a] - P.endSlot[b] || a - b);
+  st.passWork = 50 * st.S + 5_000;
   for (let pass = 0; pass < 2; pass++) for (const s of short) repairRequired(st, s, 4, 256);
+  st.passWork = Number.POSITIVE_INFINITY;
 }
 
 /** Length-2 augmenting paths for sessions short of their target (congested sites). */
@@ -169,11 +175,14 @@ export function rescueAll(st: ScheduleState, options: FastScheduleOptions): void
     for (let s = 0; s < st.S; s++) if (st.deliveredKwh[s] < P.energyTargetKwh[s] - 1e-6) short++;
     const budget =
       options.rescueBudget ?? Math.max(4, Math.min(64, Math.floor(200_000 / Math.max(1, short * st.T))));
+    // And a cap on the whole pass (candidate sessions examined), linear in the site size.
+    st.passWork = options.rescueWork ?? 20 * st.S + 2_000;
     let gained = 0;
     for (let s = 0; s < st.S; s++)
       if (st.deliveredKwh[s] < P.energyTargetKwh[s] - 1e-6) gained += rescueShortfall(st, s, budget);
     if (gained <= 1e-6) break;
   }
+  st.passWork = Number.POSITIVE_INFINITY;
 }
 
 export function improveAll(st: ScheduleState, options: FastScheduleOptions): void {

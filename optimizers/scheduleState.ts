@@ -35,8 +35,9 @@ export interface ScheduleState {
   /** Nearest ancestor-or-self (excluding the root, -1 if none) whose import limit can bind at all: nodes whose
    *  limit covers the max charge of every session below them in every slot are skipped by headroom walks. */
   bindNext: Int32Array;
-  /** Work left in the current augmenting-path search. */
+  /** Work left in the current augmenting-path search, and in the current pass (set by the pass's driver). */
   searchLeft: number;
+  passWork: number;
   /** Undo journal of `addKw` calls while `journalOn` (session, slot, power before). */
   journalOn: boolean;
   journalLen: number;
@@ -149,6 +150,7 @@ export function createScheduleState(problem: PlanningProblem): ScheduleState {
     socScratch: new Float64Array(T + 1),
     winScratch: new Int32Array(T),
     searchLeft: 0,
+    passWork: Number.POSITIVE_INFINITY,
     journalOn: false,
     journalLen: 0,
     journalS: new Int32Array(256),
@@ -785,9 +787,12 @@ export function makeRoom(
   budget: number,
   maxPrice: number,
 ): number {
-  // `budget` bounds the whole search (all levels): one shared counter.
-  st.searchLeft = budget;
-  return makeRoomRec(st, s, t, needKw, depth, maxPrice);
+  // `budget` bounds the whole search (all levels): one shared counter, itself capped by the pass's work left.
+  const granted = Math.min(budget, st.passWork);
+  st.searchLeft = granted;
+  const room = makeRoomRec(st, s, t, needKw, depth, maxPrice);
+  st.passWork -= granted - st.searchLeft;
+  return room;
 }
 
 function makeRoomRec(
