@@ -320,6 +320,12 @@ export class KafkaMessageBus implements MessageBus {
     await this.hooks;
     if (this.fatal) throw this.fatal;
     if (this.stopping || batch.messages.length === 0) return;
+    // A heartbeat inside an earlier batch of the same fetch may have learned of a rebalance and
+    // revoked everything; kafkajs still hands over the fetch's remaining batches. Their sites are
+    // snapshotted and released: applying them would dead-letter valid inputs (unknown site) and
+    // rebuild sites from a partial replay. Left unresolved, they are read again by whoever owns
+    // the partition next, from its committed offset.
+    if (!this.owned.includes(batch.partition)) return;
     const logical = this.names.inputOf(batch.topic);
     const last = batch.messages[batch.messages.length - 1]?.offset as string;
     if (logical) {
