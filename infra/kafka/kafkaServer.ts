@@ -121,8 +121,16 @@ export function freePort(): Promise<number> {
 }
 
 /** Kafka cluster ids are 16 random bytes in URL-safe base64 without padding (22 chars). */
+/**
+ * A random 16-byte id in base64url, as Kafka's own Uuid.randomUuid() makes it. An id that
+ * starts with "-" would be read by StorageTool as an option (1 run in 64), so, like Kafka,
+ * draw again until it does not.
+ */
 function newClusterId(): string {
-  return randomBytes(16).toString('base64url');
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 function serverProperties(p: {
