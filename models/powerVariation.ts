@@ -27,3 +27,22 @@ export const powerVariationMessageSchema = z
     message: 'importLimitKw or exportLimitKw is required',
   });
 export type PowerVariationMessage = z.infer<typeof powerVariationMessageSchema>;
+
+/**
+ * The limit a variation sets on one side of a node, or undefined when it leaves that side
+ * alone. A variation never raises a node above its static (physical) limit; on the import
+ * side it never cuts below the guaranteed minimum of the devices under the node (§14a).
+ * The one rule the planner and the engine's safety clamp both apply.
+ */
+export function variedLimitKw(
+  v: Pick<PowerVariationMessage, 'mode' | 'importLimitKw' | 'exportLimitKw' | 'guaranteedMinKwPerDevice'>,
+  side: 'import' | 'export',
+  staticKw: number,
+  devicesBelow: number,
+): number | undefined {
+  const value = side === 'import' ? v.importLimitKw : v.exportLimitKw;
+  if (value === undefined) return undefined;
+  const requestedKw = v.mode === 'delta' ? staticKw + value : value;
+  const floorKw = side === 'import' ? v.guaranteedMinKwPerDevice * devicesBelow : 0;
+  return Math.min(staticKw, Math.max(requestedKw, floorKw, 0));
+}

@@ -1,4 +1,4 @@
-import type { PowerVariationMessage } from '../models/powerVariation';
+import { type PowerVariationMessage, variedLimitKw } from '../models/powerVariation';
 import type { Baseline, DemandResponse, PriceCurve } from '../models/rmSignal';
 import type { Session } from '../models/session';
 import type { SiteTopology, TopologyNode } from '../models/topology';
@@ -64,8 +64,9 @@ function perSlot(values: ArrayLike<number> | undefined, T: number): Float64Array
  * is already plugged in) to the last slot that ends by its departure — conservative, so plans never assume power
  * after the EV has left.
  *
- * Node limits per slot: a DSO variation touching a slot applies to the whole slot; `absolute` replaces the static
- * limit, `delta` adds to it; overlapping variations take the lowest result (DSO limits outrank everything). A
+ * Node limits per slot: a DSO variation touching a slot applies to the whole slot, by `variedLimitKw` (the rule
+ * the engine's safety clamp uses too: never above the static limit, never below the §14a guaranteed minimum);
+ * overlapping variations take the lowest result (DSO limits outrank everything). A
  * demand-response cap lowers the import limit of its node. Export limits are 0 at EVSEs that cannot discharge for
  * the session plugged in; V2G needs EV (maxDischargeKw > 0), EVSE (v2gCapable) and contract (v2gAllowed).
  */
@@ -104,6 +105,12 @@ export function buildPlanningProblem(input: PlanningInput): PlanningProblem {
     nodeParent[n] = parentId === null ? -1 : index.get(parentId)!;
   }
 
+  const evsesBelow = new Int32Array(N);
+  for (let n = N - 1; n >= 0; n--) {
+    if (ordered[n].kind === 'evse') evsesBelow[n]++;
+    if (nodeParent[n] >= 0) evsesBelow[nodeParent[n]] += evsesBelow[n];
+  }
+
   const nodeImportKw = new Float64Array(N * T);
   const nodeExportKw = new Float64Array(N * T);
   for (let n = 0; n < N; n++) {
@@ -127,16 +134,12 @@ export function buildPlanningProblem(input: PlanningInput): PlanningProblem {
       continue;
     }
     const [t0, t1] = slotRange(v.startMs, v.endMs);
+    const importKw = variedLimitKw(v, 'import', ordered[n].importLimitKw, evsesBelow[n]);
+    const exportKw = variedLimitKw(v, 'export', ordered[n].exportLimitKw, evsesBelow[n]);
     for (let t = t0; t < t1; t++) {
       const k = n * T + t;
-      if (v.importLimitKw !== undefined) {
-        const value = v.mode === 'absolute' ? v.importLimitKw : ordered[n].importLimitKw + v.importLimitKw;
-        variedImport[k] = Math.min(variedImport[k], value);
-      }
-      if (v.exportLimitKw !== undefined) {
-        const value = v.mode === 'absolute' ? v.exportLimitKw : ordered[n].exportLimitKw + v.exportLimitKw;
-        variedExport[k] = Math.min(variedExport[k], value);
-      }
+      if (importKw !== undefined) variedImport[k] = Math.min(variedImport[k], importKw);
+      if (exportKw !== undefined) variedExport[k] = Math.min(variedExport[k], exportKw);
     }
   }
   for (let k = 0; k < N * T; k++) {

@@ -1,3 +1,4 @@
+import { variedLimitKw } from '../../models/powerVariation';
 import type { SiteState } from '../../models/stateSnapshot';
 import type { TopologyIndex } from './topologyIndex';
 
@@ -28,16 +29,11 @@ export function effectiveNodeLimits(
     if (v.endMs <= fromMs || v.startMs >= toMs) continue;
     const node = index.nodeIndexById.get(v.nodeId);
     if (node === undefined) continue;
-    const floorKw = v.guaranteedMinKwPerDevice * index.evseCountBelow[node];
-    if (v.importLimitKw !== undefined) {
-      const requested = v.mode === 'delta' ? index.staticImportKw[node] + v.importLimitKw : v.importLimitKw;
-      const limit = Math.min(index.staticImportKw[node], Math.max(requested, floorKw, 0));
-      out.importKw[node] = Math.min(out.importKw[node], limit);
-    }
-    if (v.exportLimitKw !== undefined) {
-      const requested = v.mode === 'delta' ? index.staticExportKw[node] + v.exportLimitKw : v.exportLimitKw;
-      out.exportKw[node] = Math.min(out.exportKw[node], Math.max(0, requested));
-    }
+    const devices = index.evseCountBelow[node];
+    const importKw = variedLimitKw(v, 'import', index.staticImportKw[node], devices);
+    const exportKw = variedLimitKw(v, 'export', index.staticExportKw[node], devices);
+    if (importKw !== undefined) out.importKw[node] = Math.min(out.importKw[node], importKw);
+    if (exportKw !== undefined) out.exportKw[node] = Math.min(out.exportKw[node], exportKw);
   }
   for (const dr of state.demandResponses) {
     if (dr.endMs <= fromMs || dr.startMs >= toMs) continue;
