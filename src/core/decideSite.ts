@@ -3,6 +3,7 @@ import type { FlexEnvelopeMessage } from '../../models/flexEnvelope';
 import { SCHEMA_VERSION } from '../../models/messageHeader';
 import type { EvseSetpoint, SetpointMessage } from '../../models/setpoint';
 import type { EvflexConfig } from '../config/configSchema';
+import { ackMessage } from './ackMessage';
 import { allocateWithinLimits } from './allocateWithinLimits';
 import { applyFrequencyResponse } from './applyFrequencyResponse';
 import { droopResponse } from './droopResponse';
@@ -153,24 +154,14 @@ export function decideSite(runtime: SiteRuntime, nowMs: number, ctx: DecideConte
   const acks = runtime.pendingAcks.map((pending): AckMessage => {
     const node = index.nodeIndexById.get(pending.nodeId) ?? 0;
     const achievedKw = round3(pending.requestTopic === 'rm.signals' ? netSums[node] : importSums[node]);
-    const base = {
-      messageId: `ack:${pending.requestMessageId}`,
-      source: config.instanceId,
-      siteId: state.siteId,
-      tsMs: nowMs,
-      schemaVersion: SCHEMA_VERSION,
-      kind: 'ack' as const,
-      requestId: pending.requestId,
-      requestMessageId: pending.requestMessageId,
-      requestTopic: pending.requestTopic,
-      achievedKw,
-    };
+    const answer = (outcome: Parameters<typeof ackMessage>[4]) =>
+      ackMessage(config.instanceId, state.siteId, pending, nowMs, { achievedKw, ...outcome });
     if (pending.requestKind === 'forecastRequest') {
       return decision.envelope
-        ? { ...base, status: 'accepted' }
-        : { ...base, status: 'rejected', reason: `planner ${decision.solver} keeps no forecast` };
+        ? answer({ status: 'accepted' })
+        : answer({ status: 'rejected', reason: `planner ${decision.solver} keeps no forecast` });
     }
-    if (pending.requestedImportKw === null) return { ...base, status: 'accepted' };
+    if (pending.requestedImportKw === null) return answer({ status: 'accepted' });
     const requestedKw = pending.requestedImportKw;
     const active = pending.startMs <= nowMs && nowMs < pending.endMs;
     // For a future window the achievable value is the limit the plan will obey then.
@@ -178,14 +169,13 @@ export function decideSite(runtime: SiteRuntime, nowMs: number, ctx: DecideConte
       ? achievedKw
       : round3(effectiveNodeLimits(state, index, pending.startMs, pending.endMs).importKw[node]);
     if (promisedKw <= requestedKw + 1e-3)
-      return { ...base, requestedKw, achievedKw: promisedKw, status: 'accepted' };
-    return {
-      ...base,
+      return answer({ requestedKw, achievedKw: promisedKw, status: 'accepted' });
+    return answer({
       requestedKw,
       achievedKw: promisedKw,
       status: 'partial',
       reason: 'guaranteed minimum power per device keeps the node above the requested limit',
-    };
+    });
   });
   const envelopes: FlexEnvelopeMessage[] = [];
   if (decision.envelope) {

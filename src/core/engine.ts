@@ -2,6 +2,7 @@ import { concatMap, map, type Observable, Subject, share } from 'rxjs';
 import { SCHEMA_VERSION } from '../../models/messageHeader';
 import type { SiteState, StateSnapshotMessage } from '../../models/stateSnapshot';
 import type { EvflexConfig } from '../config/configSchema';
+import { ackMessage } from './ackMessage';
 import { applyMessage, pruneExpired } from './applyMessage';
 import { deadLetterRecord } from './deadLetterRecord';
 import { type DecideContext, decideSite, type SiteDecision } from './decideSite';
@@ -11,7 +12,13 @@ import type { MessageBus } from './ports/messageBus';
 import type { InboundRecord, OutboundRecord } from './ports/records';
 import type { SitePlanner } from './ports/sitePlanner';
 import type { TelemetryRow, TelemetrySink } from './ports/telemetrySink';
-import { emptySiteState, rememberMessageId, type SiteRuntime, siteRuntimeFromState } from './siteRuntime';
+import {
+  emptySiteState,
+  type PendingAck,
+  rememberMessageId,
+  type SiteRuntime,
+  siteRuntimeFromState,
+} from './siteRuntime';
 import { type Validated, validateRecord } from './validateRecord';
 
 const COALESCED_TRIGGERS = new Set(['arrival', 'departure', 'evUpdate', 'prices']);
@@ -126,10 +133,13 @@ export function createEngine(deps: EngineDeps): Engine {
       isDuplicate: (siteId, messageId) => sites.get(siteId)?.seenIds.has(messageId) ?? false,
     });
 
-  /** Route by site and fold into its state; returns dead-letter records for refusals. */
-  const routeAndApply = (v: Validated, nowMs: number): OutboundRecord[] => {
+  /** Route by site and fold into its state; refusals (dead letters, rejected acks) go to `out`. */
+  const routeAndApply = (v: Validated, nowMs: number, out: OutboundRecord[]): void => {
     stats.recordsIn++;
-    if (!v.ok) return [refuse(v, nowMs)];
+    if (!v.ok) {
+      out.push(refuse(v, nowMs));
+      return;
+    }
     const message = v.message;
     let runtime = sites.get(message.siteId);
     if (!runtime) {
@@ -151,10 +161,9 @@ export function createEngine(deps: EngineDeps): Engine {
     if (result.ok) {
       stats.accepted++;
       if (message.kind === 'frequency') watchFrequency(runtime);
-      return [];
+      return;
     }
-    if (result.ack) runtime.pendingAcks.push(result.ack);
-    return [
+    out.push(
       refuse(
         {
           ok: false,
@@ -166,8 +175,8 @@ export function createEngine(deps: EngineDeps): Engine {
         },
         nowMs,
       ),
-      ...(result.ack ? [rejectedAck(runtime, result.ack, result.reason, nowMs)] : []),
-    ];
+    );
+    if (result.ack) out.push(rejectedAck(message.siteId, result.ack, result.reason, nowMs));
   };
 
   /** Re-decide at once when the droop response moved enough to matter (the real-time layer). */
@@ -190,30 +199,14 @@ export function createEngine(deps: EngineDeps): Engine {
   };
 
   const rejectedAck = (
-    runtime: SiteRuntime,
-    pending: SiteRuntime['pendingAcks'][number],
+    siteId: string,
+    pending: PendingAck,
     reason: string,
     nowMs: number,
   ): OutboundRecord => {
-    runtime.pendingAcks = runtime.pendingAcks.filter((p) => p !== pending);
     stats.acks++;
-    return {
-      topic: 'acks',
-      key: runtime.state.siteId,
-      value: JSON.stringify({
-        messageId: `ack:${pending.requestMessageId}`,
-        source: config.instanceId,
-        siteId: runtime.state.siteId,
-        tsMs: nowMs,
-        schemaVersion: SCHEMA_VERSION,
-        kind: 'ack',
-        requestId: pending.requestId,
-        requestMessageId: pending.requestMessageId,
-        requestTopic: pending.requestTopic,
-        status: 'rejected',
-        reason,
-      }),
-    };
+    const ack = ackMessage(config.instanceId, siteId, pending, nowMs, { status: 'rejected', reason });
+    return { topic: 'acks', key: siteId, value: JSON.stringify(ack) };
   };
 
   const recordInput = (v: Extract<Validated, { ok: true }>, nowMs: number) => {
@@ -303,7 +296,7 @@ export function createEngine(deps: EngineDeps): Engine {
     // validate → route by site → apply, record by record (a plain loop: this is the hot path),
     map((work) => {
       const refusals: OutboundRecord[] = [];
-      for (const r of work.records) refusals.push(...routeAndApply(validate(r, work.nowMs), work.nowMs));
+      for (const r of work.records) routeAndApply(validate(r, work.nowMs), work.nowMs, refusals);
       return { work, refusals };
     }),
     // → decide every site that has a reason to → emit.
