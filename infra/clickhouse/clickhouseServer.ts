@@ -2,8 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../freePort';
 import { renderClickHouseConfig, renderClickHouseUsers } from './clickhouseConfig';
-import { freePort } from './freePort';
 import { ensureClickHouseInstalled } from './installClickHouse';
 
 export interface StartClickHouseOptions {

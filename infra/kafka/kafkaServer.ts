@@ -2,11 +2,12 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { createServer, Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { EvflexError } from '../../src/core/evflexError';
+import { freePort } from '../freePort';
 
 const execFileAsync = promisify(execFile);
 
@@ -104,20 +105,6 @@ export async function ensureKafkaJars(version: string): Promise<string> {
   await rename(tmpDir, libsDir);
   await writeFile(marker, `${new Date().toISOString()}\n`);
   return libsDir;
-}
-
-/** A port the OS says is free right now on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
 }
 
 /** Kafka cluster ids are 16 random bytes in URL-safe base64 without padding (22 chars). */
