@@ -19,6 +19,9 @@ const INCREMENTAL_TRIGGERS = new Set(['arrival', 'departure', 'evUpdate', 'dsoVa
 export function createMpcPlanner(config: EvflexConfig): SitePlanner {
   const slotMinutes = config.time.slotMinutes;
   const horizonSlots = Math.round((config.time.horizonHours * 60) / slotMinutes);
+  // Built once: the reserve is config, not state.
+  const reserveUpKw = constant(horizonSlots, config.frequency.reservedUpKw);
+  const reserveDownKw = constant(horizonSlots, config.frequency.reservedDownKw);
   return {
     name: 'mpc-fast',
     decide(runtime: SiteRuntime, nowMs: number, _limits, trigger: string): SlotDecision {
@@ -42,8 +45,8 @@ export function createMpcPlanner(config: EvflexConfig): SitePlanner {
         alignToClock: false,
         slotMinutes,
         horizonSlots,
-        reserveUpKw: constant(horizonSlots, config.frequency.reservedUpKw),
-        reserveDownKw: constant(horizonSlots, config.frequency.reservedDownKw),
+        reserveUpKw,
+        reserveDownKw,
       });
       const incremental = trigger.split('+').every((t) => INCREMENTAL_TRIGGERS.has(t));
       const previous = incremental ? (runtime.plannerMemory as SitePlan | null) : null;
