@@ -190,15 +190,15 @@ export function buildPlanningProblem(input: PlanningInput): PlanningProblem {
   accepted.forEach(({ evseId, session }, s) => {
     const n = index.get(evseId)!;
     sessionNode[s] = n;
+    // Both within [0, T]: an arrival after the horizon gets an empty window at its end.
     firstSlot[s] =
       session.arrivalMs <= input.nowMs
         ? 0
-        : Math.max(0, Math.ceil((session.arrivalMs - slotStartMs) / slotMs));
+        : Math.min(T, Math.max(0, Math.ceil((session.arrivalMs - slotStartMs) / slotMs)));
     endSlot[s] = Math.max(
       firstSlot[s],
       Math.min(T, Math.floor((session.departureMs - slotStartMs) / slotMs)),
     );
-    if (firstSlot[s] > T) firstSlot[s] = T;
     const v2g = session.v2gAllowed && ordered[n].v2gCapable === true && session.maxDischargeKw > 0;
     if (v2g) v2gEvse[n] = 1;
     maxChargeKw[s] = session.maxChargeKw;

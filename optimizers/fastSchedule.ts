@@ -1,3 +1,4 @@
+import { lagrangianLowerBound } from './lowerBound';
 import type { PlanningProblem } from './planningProblem';
 import { type ScheduleCost, scheduleCost } from './scheduleCost';
 import {
@@ -74,7 +75,12 @@ function finish(st: ScheduleState): FastScheduleResult {
   let unmet = 0;
   for (let s = 0; s < st.S; s++) if (st.deliveredKwh[s] < st.requiredKwh[s] - 1e-6) unmet++;
   const cost = scheduleCost(st.problem, st.kw);
-  return { ...cost, sessionKw: st.kw, lowerBound: lowerBound(st.problem), unmetRequiredSessions: unmet };
+  return {
+    ...cost,
+    sessionKw: st.kw,
+    lowerBound: lagrangianLowerBound(st.problem, cost.siteKw),
+    unmetRequiredSessions: unmet,
+  };
 }
 
 export function runPipeline(st: ScheduleState, options: FastScheduleOptions): void {
@@ -470,50 +476,6 @@ function greedy(st: ScheduleState, theta: Float64Array): void {
       for (let t = first[s]; t < endSlot[s]; t++) flow[base + t] += kw[row + t];
     }
   }
-}
-
-/**
- * Lower bound by relaxing every node limit: sessions then decouple, except through the site cost, which is convex;
- * we only return a bound when the site cost is linear in EV power (no site load below zero, no baseline, no demand
- * charge, no V2G), where each session's relaxed optimum is a fractional knapsack over its window.
- * It is weak when limits bind; it is there to bound the gap on loosely constrained sites.
- */
-function lowerBound(problem: PlanningProblem): number | null {
-  if (problem.baselineKw || problem.demandChargePerKw > 0) return null;
-  const T = problem.slotCount;
-  const h = problem.slotHours;
-  let base = 0;
-  for (let t = 0; t < T; t++) {
-    const load = problem.siteLoadKw ? problem.siteLoadKw[t] : 0;
-    if (load < 0) return null;
-    base += load * h * problem.importPricePerKwh[t];
-  }
-  for (let s = 0; s < problem.sessionCount; s++) if (problem.maxDischargeKw[s] > 0) return null;
-  const slotOrder = new Int32Array(T);
-  for (let t = 0; t < T; t++) slotOrder[t] = t;
-  const price = problem.importPricePerKwh;
-  slotOrder.sort((a, b) => price[a] - price[b] || a - b);
-  let bound = base;
-  for (let s = 0; s < problem.sessionCount; s++) {
-    const e = problem.chargeEfficiency[s];
-    const perSlot = problem.maxChargeKw[s] * h * e;
-    const slots = Math.max(0, problem.endSlot[s] - problem.firstSlot[s]);
-    const required = Math.min(problem.energyMinKwh[s], Math.min(slots * perSlot, problem.energyMaxKwh[s]));
-    let got = 0;
-    let cost = 0;
-    for (let i = 0; i < T && perSlot > 0; i++) {
-      const t = slotOrder[i];
-      if (t < problem.firstSlot[s] || t >= problem.endSlot[s]) continue;
-      const unit = price[t] / e;
-      const upTo = unit < problem.shortfallPenaltyPerKwh ? problem.energyTargetKwh[s] : required;
-      if (got >= upTo - 1e-12) break;
-      const x = Math.min(perSlot, upTo - got);
-      got += x;
-      cost += x * unit;
-    }
-    bound += cost + Math.max(0, problem.energyTargetKwh[s] - got) * problem.shortfallPenaltyPerKwh;
-  }
-  return bound;
 }
 
 /** Demand charge: the cost is convex in the peak, so search the root import cap and keep the best plan. */

@@ -3,7 +3,6 @@ import type { GLPK } from 'glpk.js/node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildPlanningProblem } from '../../optimizers/buildPlanningProblem';
 import { checkFeasibility } from '../../optimizers/checkFeasibility';
-import { equalShareSetpoints } from '../../optimizers/equalShare';
 import { exactScheduleGlpk } from '../../optimizers/exactSchedule';
 import { fastSchedule } from '../../optimizers/fastSchedule';
 import { randomInstance } from './support/randomInstance';
@@ -94,30 +93,6 @@ describe('properties on random sites', () => {
         expect(hard(p, fastSchedule(p).sessionKw)).toEqual([]);
       }),
       { numRuns: 60 },
-    );
-  });
-
-  it('equal share never exceeds a node limit in any slot', () => {
-    fc.assert(
-      fc.property(seed, (sd) => {
-        const p = buildPlanningProblem(randomInstance(sd, { maxSessions: 12, siteLoad: true }));
-        const T = p.slotCount;
-        const kw = new Float64Array(p.sessionCount * T);
-        const remaining = Float64Array.from(p.energyTargetKwh);
-        for (let t = 0; t < T; t++) {
-          // As the engine uses it: slot by slot, asking for what is still missing.
-          const share = equalShareSetpoints(p, t, remaining);
-          for (let s = 0; s < p.sessionCount; s++) {
-            kw[s * T + t] = share[s];
-            remaining[s] -= share[s] * p.slotHours * p.chargeEfficiency[s];
-          }
-        }
-        const violations = checkFeasibility(p, kw).filter(
-          (v) => v.kind !== 'energyBelowMin' && v.kind !== 'energyAboveMax',
-        );
-        expect(violations).toEqual([]);
-      }),
-      { numRuns: 200 },
     );
   });
 });
