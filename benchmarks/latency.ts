@@ -18,8 +18,15 @@
  *
  *   npm run bench:latency -- [--json] [--sizes 1,100,1000] [--evses 50] [--samples 200]
  *                            [--version 3.9.2] [--brokers 127.0.0.1:9092] [--solver fast|placeholder]
+ *                            [--planner '{"deferQuietMs":50}']
+ *
+ * EVFLEX_BENCH_PROFILE=dir writes a CPU profile of each size's ingest phase there;
+ * EVFLEX_BENCH_TRACE=1 prints where a variation's time goes.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { type Consumer, type Kafka, Partitioners, type Producer } from 'kafkajs';
@@ -46,6 +53,8 @@ const { values: args } = parseArgs({
     brokers: { type: 'string' },
     partitions: { type: 'string', default: '12' },
     solver: { type: 'string', default: 'fast' },
+    /** Extra planner config as JSON, e.g. '{"deferQuietMs":50}'. */
+    planner: { type: 'string', default: '{}' },
   },
 });
 const sizes = args.sizes.split(',').map(Number);
@@ -157,6 +166,24 @@ function powerVariation(siteId: string, importLimitKw: number, nowMs: number): P
     priority: 5,
     mandatory: true,
     guaranteedMinKwPerDevice: 0,
+  };
+}
+
+/** EVFLEX_BENCH_PROFILE=dir: a CPU profile of the engine's ingest phase (open in Chrome DevTools). */
+async function startProfile() {
+  const dir = process.env.EVFLEX_BENCH_PROFILE;
+  if (!dir) return null;
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async stop(name: string) {
+      const { profile } = await session.post('Profiler.stop');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, `${name}.cpuprofile`), JSON.stringify(profile));
+      session.disconnect();
+    },
   };
 }
 
@@ -327,6 +354,8 @@ interface SizeResult {
   ingestMsgsPerS: number;
   baselineIngestMsgsPerS: number;
   ingestRatio: number;
+  /** From the end of ingest until every site has its plan (deferred re-plans, in slices). */
+  planCatchUpMs: number;
   kafkaVersion: string;
 }
 
@@ -336,7 +365,7 @@ async function runSize(brokers: string, kafkaVersion: string, siteCount: number)
     instanceId: 'bench-engine',
     topicsPrefix: prefix,
     kafka: { brokers: [brokers], groupId: `bench-${prefix}`, partitions: Number(args.partitions) },
-    planner: { solver: args.solver },
+    planner: { solver: args.solver, ...(JSON.parse(args.planner) as object) },
   });
   await createKafkaTopics(config);
   const kafka = kafkaClient({ brokers: [brokers], clientId: 'bench' });
@@ -402,11 +431,21 @@ async function runSize(brokers: string, kafkaVersion: string, siteCount: number)
   // The clock starts when the engine may fetch (joined, its partitions' snapshots loaded),
   // as the bare consumer's starts when it has joined.
   await service.assigned;
+  const profiler = await startProfile();
   const ingestStart = performance.now();
   await waitUntil(() => service.engine.stats().recordsIn >= fleet.length, 600_000, 'engine ingest');
   await service.engine.handleBatch([]);
   const ingestMs = performance.now() - ingestStart;
+  await profiler?.stop(`ingest-${siteCount}`);
   const ingestMsgsPerS = fleet.length / (ingestMs / 1000);
+  // Re-plans nothing urgent waits for run once input is quiet: how long until every site has
+  // its plan after the backlog was read (reported, and out of the way of the latency samples).
+  await waitUntil(
+    () => service.engine.stats().deferredSites === 0 && service.engine.stats().decisions >= siteCount,
+    600_000,
+    'plans after ingest',
+  );
+  const planCatchUpMs = performance.now() - ingestStart - ingestMs;
   if (process.env.EVFLEX_BENCH_TRACE) {
     const [snapshot] = service.engine.snapshotRecords([siteIds[0] as string]);
     say(
@@ -414,7 +453,8 @@ async function runSize(brokers: string, kafkaVersion: string, siteCount: number)
     );
   }
   say(
-    `  ingest ${Math.round(ingestMsgsPerS)} msg/s (bare consumer ${Math.round(baselineIngestMsgsPerS)} msg/s)`,
+    `  ingest ${Math.round(ingestMsgsPerS)} msg/s (bare consumer ${Math.round(baselineIngestMsgsPerS)} msg/s); ` +
+      `every site planned ${Math.round(planCatchUpMs)} ms later`,
   );
 
   // Optional breakdown (EVFLEX_BENCH_TRACE=1): when the engine publishes a variation's outputs.
@@ -505,6 +545,7 @@ async function runSize(brokers: string, kafkaVersion: string, siteCount: number)
     ingestMsgsPerS: Math.round(ingestMsgsPerS),
     baselineIngestMsgsPerS: Math.round(baselineIngestMsgsPerS),
     ingestRatio: round2(ingestMsgsPerS / baselineIngestMsgsPerS),
+    planCatchUpMs: Math.round(planCatchUpMs),
     kafkaVersion,
   };
 }

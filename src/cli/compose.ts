@@ -60,6 +60,13 @@ export async function compose(config: EvflexConfig, options: ComposeOptions): Pr
     telemetry,
     log,
     periodicSnapshots: !config.kafka,
+    // Service mode runs in real time: deferred re-plans wait for quiet input, in slices.
+    schedule: config.kafka
+      ? (delayMs, run) => {
+          if (delayMs <= 0) setImmediate(run);
+          else setTimeout(run, delayMs);
+        }
+      : undefined,
   });
   return { engine, bus, telemetry, planner };
 }

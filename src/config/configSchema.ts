@@ -59,12 +59,30 @@ export const configSchema = z.object({
       solver: z.enum(['fast', 'placeholder']).default('fast'),
       /** Re-plan every site at least this often even without events. */
       replanIntervalS: quantity('s').pipe(z.number().positive()).default(60),
-      /** Events for one site arriving within this window are planned once. */
+      /** Fleet events for one site arriving within this window are planned once. */
       coalesceMs: quantity('ms').pipe(z.number().nonnegative()).default(0),
       /** A solve slower than this falls back to the safe placeholder policy. */
       solveBudgetMs: quantity('ms').pipe(z.number().positive()).default(500),
+      /**
+       * Service mode only (the engine has a scheduler): re-plans that nothing urgent waits for
+       * (fleet events, prices, timer, restore) wait until input has been quiet this long, so a
+       * backlog is read before it is planned on…
+       */
+      deferQuietMs: quantity('ms').pipe(z.number().nonnegative()).default(20),
+      /** …but never longer than this after their first trigger… */
+      deferMaxMs: quantity('ms').pipe(z.number().positive()).default(3000),
+      /** …and run in slices of at most this much planning time, so urgent input never waits longer. */
+      deferSliceMs: quantity('ms').pipe(z.number().positive()).default(8),
     })
-    .default({ solver: 'fast', replanIntervalS: 60, coalesceMs: 0, solveBudgetMs: 500 }),
+    .default({
+      solver: 'fast',
+      replanIntervalS: 60,
+      coalesceMs: 0,
+      solveBudgetMs: 500,
+      deferQuietMs: 20,
+      deferMaxMs: 3000,
+      deferSliceMs: 8,
+    }),
   setpoints: z
     .object({
       /** How long a setpoint stays valid; stations fall back to fallbackLimitKw after it. */

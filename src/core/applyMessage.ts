@@ -35,7 +35,8 @@ export function applyMessage(runtime: SiteRuntime, message: InputMessage, topic:
             measuredKw: 0,
           },
       );
-      runtime.triggers.add('topology');
+      // A site that was never given setpoints has none a new limit could be exceeded by.
+      runtime.triggers.add(Object.keys(state.versions).length === 0 ? 'newSite' : 'topology');
       return { ok: true };
     }
     case 'evseState': {

@@ -21,6 +21,20 @@ import {
 } from './siteRuntime';
 import { type Validated, validateRecord } from './validateRecord';
 
+/**
+ * Triggers nothing urgent waits for: the last setpoints stay safe meanwhile (limits only ever
+ * tighten through topology, DSO and RM messages, which are decided at once).
+ */
+const DEFERRABLE_TRIGGERS = new Set([
+  'newSite',
+  'arrival',
+  'departure',
+  'evUpdate',
+  'prices',
+  'timer',
+  'restore',
+]);
+/** Of those, the fleet events that `planner.coalesceMs` gathers into one plan. */
 const COALESCED_TRIGGERS = new Set(['arrival', 'departure', 'evUpdate', 'prices']);
 
 export interface EngineDeps {
@@ -36,6 +50,12 @@ export interface EngineDeps {
   periodicSnapshots?: boolean;
   /** Monotonic time for measuring solves; defaults to performance.now. */
   elapsedMs?: () => number;
+  /**
+   * Runs `run` after `delayMs` of real time (service mode: setTimeout). With it, deferrable
+   * re-plans wait for quiet input and run in slices (`planner.defer*`); without it (embedded,
+   * virtual time) they are decided in the unit of work that finds them due, deterministically.
+   */
+  schedule?: (delayMs: number, run: () => void) => void;
   log?: (line: string) => void;
 }
 
@@ -48,6 +68,8 @@ export interface EngineStats {
   setpointMessages: number;
   acks: number;
   maxSolveMs: number;
+  /** Sites waiting for a deferred re-plan right now. */
+  deferredSites: number;
 }
 
 /** What one unit of work produced, for observers such as the demo and tests. */
@@ -75,7 +97,8 @@ export interface Engine {
 }
 
 interface Work {
-  kind: 'batch' | 'tick';
+  /** `plan`: a slice of deferred re-plans the engine scheduled for itself. */
+  kind: 'batch' | 'tick' | 'plan';
   records: InboundRecord[];
   nowMs: number;
   resolve(): void;
@@ -119,6 +142,7 @@ export function createEngine(deps: EngineDeps): Engine {
     setpointMessages: 0,
     acks: 0,
     maxSolveMs: 0,
+    deferredSites: 0,
   };
   const decideCtx: DecideContext = { config, planner, elapsedMs, log };
   let lastSnapshotMs = clock.nowMs();
@@ -251,22 +275,15 @@ export function createEngine(deps: EngineDeps): Engine {
         if (work.nowMs - runtime.lastDecisionMs >= replanMs) runtime.triggers.add('timer');
       }
       if (runtime.triggers.size === 0 && runtime.pendingAcks.length === 0) continue;
-      if (!dueNow(runtime, work.nowMs)) continue;
-      const decision = decideSite(runtime, work.nowMs, decideCtx);
-      stats.decisions++;
-      if (decision.fallback) stats.fallbacks++;
-      stats.maxSolveMs = Math.max(stats.maxSolveMs, decision.solveMs);
-      stats.setpointMessages += decision.setpoints.length;
-      stats.acks += decision.acks.length;
-      for (const m of decision.setpoints)
-        out.records.push({ topic: 'setpoints', key: m.stationId, value: JSON.stringify(m) });
-      for (const a of decision.acks)
-        out.records.push({ topic: 'acks', key: a.siteId, value: JSON.stringify(a) });
-      for (const env of decision.envelopes)
-        out.records.push({ topic: 'flex.envelopes', key: env.siteId, value: JSON.stringify(env) });
-      for (const row of decision.telemetry) record(row);
-      out.decisions.push({ siteId: runtime.state.siteId, decision });
+      if (isUrgent(runtime)) {
+        decide(runtime, work.nowMs, out);
+        continue;
+      }
+      if (runtime.firstTriggerMs < 0) runtime.firstTriggerMs = work.nowMs;
+      deferred.add(runtime.state.siteId);
     }
+    decideDeferred(work, out);
+    stats.deferredSites = deferred.size;
     if (
       work.kind === 'tick' &&
       deps.periodicSnapshots !== false &&
@@ -278,16 +295,87 @@ export function createEngine(deps: EngineDeps): Engine {
     return out;
   };
 
+  const decide = (runtime: SiteRuntime, nowMs: number, out: EngineOutput) => {
+    deferred.delete(runtime.state.siteId);
+    const decision = decideSite(runtime, nowMs, decideCtx);
+    stats.decisions++;
+    if (decision.fallback) stats.fallbacks++;
+    stats.maxSolveMs = Math.max(stats.maxSolveMs, decision.solveMs);
+    stats.setpointMessages += decision.setpoints.length;
+    stats.acks += decision.acks.length;
+    for (const m of decision.setpoints)
+      out.records.push({ topic: 'setpoints', key: m.stationId, value: JSON.stringify(m) });
+    for (const a of decision.acks)
+      out.records.push({ topic: 'acks', key: a.siteId, value: JSON.stringify(a) });
+    for (const env of decision.envelopes)
+      out.records.push({ topic: 'flex.envelopes', key: env.siteId, value: JSON.stringify(env) });
+    for (const row of decision.telemetry) record(row);
+    out.decisions.push({ siteId: runtime.state.siteId, decision });
+  };
+
+  /** A request waits for its ack, or a trigger may have tightened a limit: decide now. */
+  const isUrgent = (runtime: SiteRuntime): boolean => {
+    if (runtime.pendingAcks.length > 0) return true;
+    for (const trigger of runtime.triggers) if (!DEFERRABLE_TRIGGERS.has(trigger)) return true;
+    return false;
+  };
+
   /**
-   * Bursts of fleet events (arrivals, departures, EV updates) are coalesced for
-   * `planner.coalesceMs` after the first one; grid and market requests are decided at once.
+   * Sites waiting for a re-plan nothing urgent depends on, oldest first. Fleet-event bursts are
+   * coalesced for `planner.coalesceMs`. In service mode (a scheduler is injected) they also wait
+   * for input to go quiet (a backlog is read before it is planned on) up to `deferMaxMs`, and
+   * run in slices of `deferSliceMs`, each its own unit of work, so input queued meanwhile (a DSO
+   * limit) is never held up by more than one slice.
    */
-  const dueNow = (runtime: SiteRuntime, nowMs: number): boolean => {
-    const windowMs = config.planner.coalesceMs;
-    if (windowMs <= 0 || runtime.pendingAcks.length > 0) return true;
-    for (const trigger of runtime.triggers) if (!COALESCED_TRIGGERS.has(trigger)) return true;
-    if (runtime.firstTriggerMs < 0) runtime.firstTriggerMs = nowMs;
-    return nowMs - runtime.firstTriggerMs >= windowMs;
+  const deferred = new Set<string>();
+  const schedule = deps.schedule;
+  let lastInputAtMs = Number.NEGATIVE_INFINITY;
+  let wakeArmed = false;
+
+  const decideDeferred = (work: Work, out: EngineOutput) => {
+    if (deferred.size === 0) return;
+    const { coalesceMs, deferQuietMs, deferMaxMs, deferSliceMs } = config.planner;
+    const startedMs = elapsedMs();
+    if (work.records.length > 0) lastInputAtMs = startedMs;
+    const quiet = !schedule || startedMs - lastInputAtMs >= deferQuietMs;
+    let waitMs = Number.POSITIVE_INFINITY;
+    for (const siteId of deferred) {
+      const runtime = sites.get(siteId);
+      if (!runtime?.index || (runtime.triggers.size === 0 && runtime.pendingAcks.length === 0)) {
+        deferred.delete(siteId);
+        continue;
+      }
+      const ageMs = work.nowMs - runtime.firstTriggerMs;
+      const coalescing = coalesceMs > 0 && onlyCoalesced(runtime) ? coalesceMs - ageMs : 0;
+      const holdMs = Math.max(coalescing, quiet ? 0 : Math.min(deferQuietMs, deferMaxMs - ageMs));
+      if (holdMs > 0) {
+        waitMs = Math.min(waitMs, holdMs);
+        continue;
+      }
+      if (schedule && out.decisions.length > 0 && elapsedMs() - startedMs >= deferSliceMs) {
+        waitMs = 0;
+        break;
+      }
+      decide(runtime, work.nowMs, out);
+    }
+    if (deferred.size > 0 && Number.isFinite(waitMs)) wake(waitMs);
+  };
+
+  /** Schedules one unit of deferred planning (at most one is pending at a time). */
+  const wake = (delayMs: number) => {
+    if (!schedule || wakeArmed || stopped) return;
+    wakeArmed = true;
+    schedule(Math.max(0, delayMs), () => {
+      wakeArmed = false;
+      if (stopped) return;
+      submit('plan', []).catch((error: unknown) => log(`deferred re-plan failed: ${String(error)}`));
+    });
+  };
+  let stopped = false;
+
+  const onlyCoalesced = (runtime: SiteRuntime): boolean => {
+    for (const trigger of runtime.triggers) if (!COALESCED_TRIGGERS.has(trigger)) return false;
+    return true;
   };
 
   const work$ = new Subject<Work>();
@@ -354,6 +442,7 @@ export function createEngine(deps: EngineDeps): Engine {
       }),
     stop: async () => {
       await bus.stop();
+      stopped = true;
       subscription.unsubscribe();
       outputs$.complete();
       // Telemetry last: whatever the final batch recorded still gets its chance to land.
@@ -371,6 +460,9 @@ export function createEngine(deps: EngineDeps): Engine {
         runtime.triggers.add('restore');
         sites.set(state.siteId, runtime);
       }
+      // Decided once the partitions' backlog has been read: the restore counts as input.
+      lastInputAtMs = elapsedMs();
+      wake(config.planner.deferQuietMs);
     },
     release(siteIds) {
       const ids = [...siteIds];

@@ -13,6 +13,7 @@ import { T0 } from './builders';
 export async function anEngine(
   configInput: EvflexConfigInput = {},
   planner: SitePlanner = placeholderPlanner,
+  realTime: { schedule?: (delayMs: number, run: () => void) => void; elapsedMs?: () => number } = {},
 ) {
   const config = parseConfig(configInput);
   const clock = new VirtualClock(T0);
@@ -25,7 +26,8 @@ export async function anEngine(
     bus,
     planner,
     log: (l) => logs.push(l),
-    elapsedMs: () => tick++ * 0,
+    elapsedMs: realTime.elapsedMs ?? (() => tick++ * 0),
+    schedule: realTime.schedule,
   });
   await engine.start();
   return {

@@ -1,0 +1,150 @@
+import { describe, expect, it } from 'vitest';
+import { anEv, anEvArrival, aPowerVariation, aSite, aTopologyMessage, T0 } from '../support/builders';
+import { anEngine } from '../support/engineHarness';
+
+/**
+ * Service mode: the engine has a scheduler, so re-plans nothing urgent waits for (arrivals,
+ * departures, EV updates, prices, timer, restore) wait for quiet input and run in slices.
+ * Real time is played by hand here: `elapsed` is the engine's monotonic time, `timers` its
+ * scheduled wake-ups.
+ */
+function realTime(msPerCall = 0) {
+  const timers: { atMs: number; run: () => void }[] = [];
+  let nowMs = 0;
+  return {
+    timers,
+    elapsedMs: () => {
+      nowMs += msPerCall;
+      return nowMs;
+    },
+    schedule: (delayMs: number, run: () => void) => {
+      timers.push({ atMs: nowMs + delayMs, run });
+    },
+    advance(ms: number) {
+      nowMs += ms;
+    },
+    /** Fires every wake-up that is due by now; returns how many fired. */
+    fireDue(): number {
+      const due = timers.filter((t) => t.atMs <= nowMs);
+      for (const t of due) timers.splice(timers.indexOf(t), 1);
+      for (const t of due) t.run();
+      return due.length;
+    },
+  };
+}
+
+const sites = ['site-a', 'site-b', 'site-c', 'site-d'].map((siteId) =>
+  aSite({ siteId, siteLimitKw: 80, zones: [{ limitKw: 80, stations: 2 }] }),
+);
+const settle = () => new Promise((r) => setTimeout(r, 5));
+
+async function withTopologies(rt: ReturnType<typeof realTime>, config = {}) {
+  const h = await anEngine(config, undefined, rt);
+  for (const site of sites) h.send('fleet.state', aTopologyMessage(site, T0));
+  await h.deliver();
+  return h;
+}
+
+describe('deferred re-planning (service mode)', () => {
+  it('reads a burst of arrivals before planning it, then plans each site once', async () => {
+    const rt = realTime();
+    const h = await withTopologies(rt, { planner: { deferQuietMs: 5 } });
+    const before = h.engine.stats().decisions;
+    for (const site of sites)
+      for (const evse of ['z1-s1-e1', 'z1-s1-e2', 'z1-s2-e1'])
+        h.send('fleet.state', anEvArrival(site.siteId, evse, anEv(), T0));
+    await h.deliver();
+    expect(h.engine.stats().decisions).toBe(before);
+    expect(h.engine.stats().deferredSites).toBe(4);
+
+    // More input 3 ms later: still not quiet, nothing planned yet.
+    rt.advance(3);
+    h.send('fleet.state', anEvArrival('site-a', 'z1-s2-e2', anEv(), T0));
+    await h.deliver();
+    rt.advance(3);
+    rt.fireDue();
+    await settle();
+    expect(h.engine.stats().decisions).toBe(before);
+
+    rt.advance(5);
+    expect(rt.fireDue()).toBeGreaterThan(0);
+    await settle();
+    expect(h.engine.stats().decisions).toBe(before + 4);
+    expect(h.engine.stats().deferredSites).toBe(0);
+    expect(
+      h
+        .latestSet('site-a')
+        .flatMap((m) => m.evses)
+        .filter((e) => e.limitKw > 0),
+    ).toHaveLength(4);
+  });
+
+  it('decides a DSO limit at once while re-plans wait, and never holds it behind them', async () => {
+    const rt = realTime();
+    const h = await withTopologies(rt);
+    const before = h.engine.stats().decisions;
+    for (const site of sites) h.send('fleet.state', anEvArrival(site.siteId, 'z1-s1-e1', anEv(), T0));
+    h.send('dso.power-variation', aPowerVariation('site-c', { importLimitKw: 5 }, T0));
+    await h.deliver();
+    expect(h.engine.stats().decisions).toBe(before + 1);
+    expect(h.acks().at(-1)).toMatchObject({ siteId: 'site-c', status: 'accepted' });
+    const limitKw = h
+      .latestSet('site-c')
+      .flatMap((m) => m.evses)
+      .reduce((s, e) => s + e.limitKw, 0);
+    expect(limitKw).toBeLessThanOrEqual(5 + 1e-9);
+    expect(h.engine.stats().deferredSites).toBe(3);
+  });
+
+  it('plans in slices: each unit of deferred work stops once its planning time is spent', async () => {
+    // Every read of the monotonic clock costs 2 ms, so a 3 ms slice fits about one decision.
+    const rt = realTime(2);
+    const h = await withTopologies(rt, { planner: { deferSliceMs: 3 } });
+    const before = h.engine.stats().decisions;
+    for (const site of sites) h.send('fleet.state', anEvArrival(site.siteId, 'z1-s1-e1', anEv(), T0));
+    await h.deliver();
+    const perUnit: number[] = [];
+    for (let unit = 0; unit < 10 && h.engine.stats().deferredSites > 0; unit++) {
+      rt.advance(10);
+      const decided = h.engine.stats().decisions;
+      rt.fireDue();
+      await settle();
+      perUnit.push(h.engine.stats().decisions - decided);
+    }
+    expect(h.engine.stats().decisions).toBe(before + 4);
+    expect(perUnit.length).toBeGreaterThan(1);
+    expect(Math.max(...perUnit)).toBeLessThan(4);
+  });
+
+  it('does not wait for quiet input longer than deferMaxMs', async () => {
+    const rt = realTime();
+    const h = await withTopologies(rt, { planner: { deferQuietMs: 50, deferMaxMs: 200 } });
+    const before = h.engine.stats().decisions;
+    h.send('fleet.state', anEvArrival('site-a', 'z1-s1-e1', anEv(), T0));
+    await h.deliver();
+    // A steady stream of input every 10 ms (virtual time moves with it): never quiet.
+    for (let i = 1; i <= 30 && h.engine.stats().decisions === before; i++) {
+      rt.advance(10);
+      h.clock.advanceTo(T0 + i * 10);
+      h.send('fleet.state', anEvArrival('site-b', `z1-s1-e${1 + (i % 2)}`, anEv(), T0 + i * 10));
+      await h.deliver();
+    }
+    expect(h.engine.stats().decisions).toBeGreaterThan(before);
+    expect(h.clock.nowMs() - T0).toBeGreaterThanOrEqual(200);
+    expect(h.clock.nowMs() - T0).toBeLessThan(300);
+  });
+
+  it('without a scheduler (embedded, virtual time) plans in the same unit of work, as before', async () => {
+    const h = await anEngine();
+    h.send('fleet.state', aTopologyMessage(sites[0]!, T0));
+    h.send('fleet.state', anEvArrival('site-a', 'z1-s1-e1', anEv(), T0));
+    await h.deliver();
+    expect(
+      h
+        .latestSet('site-a')
+        .flatMap((m) => m.evses)
+        .some((e) => e.limitKw > 0),
+    ).toBe(true);
+    expect(h.engine.stats().deferredSites).toBe(0);
+  });
+});
