@@ -13,7 +13,8 @@
  *
  *   npm run bench:telemetry -- [--json] [--seconds 10] [--slice 2] [--rate 250000] [--evses 2000]
  */
-import { performance } from 'node:perf_hooks';
+import { openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createClient } from '@clickhouse/client';
 import { startClickHouse } from '../infra/clickhouse/clickhouseServer';
@@ -27,6 +28,7 @@ const { values: args } = parseArgs({
     slice: { type: 'string', default: '2' },
     rate: { type: 'string', default: '250000' },
     evses: { type: 'string', default: '2000' },
+    diagnose: { type: 'boolean', default: false },
   },
 });
 const phaseS = Number(args.seconds);
@@ -122,6 +124,10 @@ interface PhaseResult {
   /** Share of wall time the main thread was busy (event-loop utilization). */
   busyS: number;
   latenciesMs: number[];
+  /** With --diagnose: per tick, the window it was late over and the run-queue wait in it. */
+  dueMs: number[];
+  doneMs: number[];
+  runQueueMs: number[];
   stepMs: number[];
   rowsRecorded: number;
   elapsedS: number;
@@ -129,11 +135,44 @@ interface PhaseResult {
 
 const nextRow = makeRowSource(Date.UTC(2026, 0, 1));
 
+/*
+ * --diagnose: where a late tick's time went. GC pauses come from the GC observer; time the
+ * control thread was runnable but not running (another thread or process had the CPU) from
+ * the kernel's per-thread schedstat; the rest is other JavaScript on the event loop.
+ */
+const gcPauses: Array<{ startMs: number; endMs: number }> = [];
+if (args.diagnose) {
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries())
+      gcPauses.push({ startMs: e.startTime, endMs: e.startTime + e.duration });
+  }).observe({ entryTypes: ['gc'] });
+}
+const schedstatFd = args.diagnose ? openSync(`/proc/self/task/${process.pid}/schedstat`, 'r') : -1;
+const schedBuf = Buffer.alloc(128);
+/** Nanoseconds the control thread has spent runnable but waiting for a CPU. */
+function runQueueWaitNs(): number {
+  if (schedstatFd < 0) return 0;
+  const n = readSync(schedstatFd, schedBuf, 0, schedBuf.length, 0);
+  return Number(schedBuf.toString('latin1', 0, n).split(' ')[1]);
+}
+function gcMsWithin(fromMs: number, toMs: number): number {
+  let ms = 0;
+  for (const g of gcPauses) {
+    if (g.endMs <= fromMs || g.startMs >= toMs) continue;
+    ms += Math.min(toMs, g.endMs) - Math.max(fromMs, g.startMs);
+  }
+  return ms;
+}
+
 /** Runs the control loop for `seconds`; records telemetry at the offered rate when `sink` is given. */
 function runPhase(sink: TelemetrySink | null, seconds: number): Promise<PhaseResult> {
   const step = makeControlStep(evseCount);
   const latencies: number[] = [];
   const steps: number[] = [];
+  const dues: number[] = [];
+  const dones: number[] = [];
+  const runQueue: number[] = [];
+  let waitNs = runQueueWaitNs();
   let rowsRecorded = 0;
   const eluStart = performance.eventLoopUtilization();
   const startMs = performance.now();
@@ -153,12 +192,22 @@ function runPhase(sink: TelemetrySink | null, seconds: number): Promise<PhaseRes
       const doneMs = performance.now();
       latencies.push(doneMs - dueMs);
       steps.push(doneMs - beganMs);
+      if (args.diagnose) {
+        const w = runQueueWaitNs();
+        dues.push(dueMs);
+        dones.push(doneMs);
+        runQueue.push((w - waitNs) / 1e6);
+        waitNs = w;
+      }
       if (doneMs >= endMs) {
         const elu = performance.eventLoopUtilization(eluStart);
         resolve({
           busyS: elu.active / 1000,
           latenciesMs: latencies,
           stepMs: steps,
+          dueMs: dues,
+          doneMs: dones,
+          runQueueMs: runQueue,
           rowsRecorded,
           elapsedS: (doneMs - startMs) / 1000,
         });
@@ -172,6 +221,76 @@ function runPhase(sink: TelemetrySink | null, seconds: number): Promise<PhaseRes
   });
 }
 
+/** CPU seconds so far: the server process, this process (all threads), its main thread. */
+function cpuSnapshot(serverPid: number) {
+  const ticks = (path: string, a: number, b: number) => {
+    try {
+      const f = readFileSync(path, 'utf8');
+      const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[a]) + Number(fields[b])) / 100;
+    } catch {
+      return 0;
+    }
+  };
+  const usage = process.cpuUsage();
+  return {
+    // utime and stime are fields 14 and 15 of stat, 11 and 12 after the command name.
+    server: ticks(`/proc/${serverPid}/stat`, 11, 12),
+    process: (usage.user + usage.system) / 1e6,
+    main: ticks(`/proc/self/task/${process.pid}/stat`, 11, 12),
+  };
+}
+
+/** CPU seconds per thread name of a process (threads of the same name summed). */
+function threadCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = f.slice(f.indexOf('(') + 1, f.lastIndexOf(')'));
+      const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+      out.set(name, (out.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100);
+    } catch {}
+  }
+  return out;
+}
+function addThreadCpu(into: Map<string, number>, before: Map<string, number>, after: Map<string, number>) {
+  for (const [k, v] of after) into.set(k, (into.get(k) ?? 0) + v - (before.get(k) ?? 0));
+}
+
+/** For the slowest 1% of ticks: how much of their lateness was GC, waiting for a CPU, or other. */
+function attributeLateTicks(phase: PhaseResult) {
+  const n = phase.latenciesMs.length;
+  if (phase.dueMs.length !== n || n === 0) return null;
+  const order = Array.from({ length: n }, (_, i) => i).sort(
+    (a, b) => phase.latenciesMs[b] - phase.latenciesMs[a],
+  );
+  const worst = order.slice(0, Math.max(1, Math.floor(n / 100)));
+  let late = 0;
+  let gc = 0;
+  let runQueue = 0;
+  for (const i of worst) {
+    late += phase.latenciesMs[i];
+    gc += gcMsWithin(phase.dueMs[i], phase.doneMs[i]);
+    runQueue += Math.min(phase.runQueueMs[i], phase.latenciesMs[i]);
+  }
+  const k = worst.length;
+  const round = (x: number) => Number((x / k).toFixed(3));
+  return {
+    ticks: k,
+    lateMs: round(late),
+    gcMs: round(gc),
+    runQueueMs: round(runQueue),
+    otherMs: round(late - gc - runQueue),
+  };
+}
+
 // The server shares this box in the benchmark (not in production): let it yield the CPU.
 const server = await startClickHouse({ niceness: 10 });
 try {
@@ -181,30 +300,60 @@ try {
   const sink = createClickHouseTelemetrySink({
     url: server.url,
     database: 'evflex_bench',
-    batchRows: 100_000,
+    // Fewer, larger inserts: measured 2.3–2.7 server CPU-s per million rows at 1 s / 250k
+    // rows vs 3.1–4.9 at 250 ms / 100k (fewer parts to write and merge).
+    batchRows: 250_000,
     maxBufferedRows: 2_000_000,
-    flushIntervalMs: 250,
+    flushIntervalMs: 1_000,
     log: (level, message) => {
       if (!args.json || level === 'error') console.error(message);
     },
   });
   await sink.ready();
+  const serverCpuAtStartS = cpuSnapshot(server.pid).server;
 
   // Warm up JIT and connections so neither phase pays for them.
   await runPhase(sink, 1);
   await sink.flush();
   const warm = sink.stats();
 
-  const off: PhaseResult = { busyS: 0, latenciesMs: [], stepMs: [], rowsRecorded: 0, elapsedS: 0 };
-  const on: PhaseResult = { busyS: 0, latenciesMs: [], stepMs: [], rowsRecorded: 0, elapsedS: 0 };
+  const emptyPhase = (): PhaseResult => ({
+    busyS: 0,
+    latenciesMs: [],
+    stepMs: [],
+    dueMs: [],
+    doneMs: [],
+    runQueueMs: [],
+    rowsRecorded: 0,
+    elapsedS: 0,
+  });
+  const off = emptyPhase();
+  const on = emptyPhase();
+  const serverThreadsOn = new Map<string, number>();
+  const selfThreadsOn = new Map<string, number>();
+  const cpu = { on: { server: 0, process: 0, main: 0 }, off: { server: 0, process: 0, main: 0 } };
   let onWithDrainS = 0;
   const rounds = Math.max(1, Math.round(phaseS / sliceS));
   for (let round = 0; round < rounds; round++) {
     for (const sinkOn of round % 2 === 0 ? [false, true] : [true, false]) {
+      const cpuBefore = cpuSnapshot(server.pid);
+      const threadsBefore = args.diagnose && sinkOn ? [threadCpu(server.pid), threadCpu(process.pid)] : null;
       const slice = await runPhase(sinkOn ? sink : null, sliceS);
+      const cpuAfter = cpuSnapshot(server.pid);
+      if (threadsBefore) {
+        addThreadCpu(serverThreadsOn, threadsBefore[0], threadCpu(server.pid));
+        addThreadCpu(selfThreadsOn, threadsBefore[1], threadCpu(process.pid));
+      }
+      const cpuInto = sinkOn ? cpu.on : cpu.off;
+      cpuInto.server += cpuAfter.server - cpuBefore.server;
+      cpuInto.process += cpuAfter.process - cpuBefore.process;
+      cpuInto.main += cpuAfter.main - cpuBefore.main;
       const into = sinkOn ? on : off;
       into.latenciesMs.push(...slice.latenciesMs);
       into.stepMs.push(...slice.stepMs);
+      into.dueMs.push(...slice.dueMs);
+      into.doneMs.push(...slice.doneMs);
+      into.runQueueMs.push(...slice.runQueueMs);
       into.rowsRecorded += slice.rowsRecorded;
       into.elapsedS += slice.elapsedS;
       into.busyS += slice.busyS;
@@ -219,6 +368,7 @@ try {
   // Sustained rate: rows written during the on slices over their time including the drains.
   const rowsWritten = stats.rowsWritten - warm.rowsWritten;
   await sink.close();
+  const serverCpuS = cpuSnapshot(server.pid).server - serverCpuAtStartS;
 
   const check = createClient({ url: server.url });
   const counted = await check.query({
@@ -259,7 +409,32 @@ try {
     sliceS,
     ticksSinkOff: off.latenciesMs.length,
   };
-  if (args.json) console.log(JSON.stringify(result));
+  const diagnosis = args.diagnose
+    ? {
+        worstTicksSinkOn: attributeLateTicks(on),
+        worstTicksSinkOff: attributeLateTicks(off),
+        serverCpuSPerMillionRows: Number(((serverCpuS * 1e6) / stats.rowsWritten).toFixed(2)),
+        gcPauses: gcPauses.length,
+        gcPauseMsTotal: Number(gcPauses.reduce((t, g) => t + g.endMs - g.startMs, 0).toFixed(1)),
+        cpuPctSinkOn: {
+          server: Number(((100 * cpu.on.server) / on.elapsedS).toFixed(1)),
+          mainThread: Number(((100 * cpu.on.main) / on.elapsedS).toFixed(1)),
+          otherThreads: Number(((100 * (cpu.on.process - cpu.on.main)) / on.elapsedS).toFixed(1)),
+        },
+        threadCpuPctSinkOn: Object.fromEntries(
+          [...serverThreadsOn, ...[...selfThreadsOn].map(([k, v]) => [`self:${k}`, v] as const)]
+            .filter(([, v]) => v > 0)
+            .map(([k, v]) => [k, Number(((100 * v) / on.elapsedS).toFixed(1))]),
+        ),
+        cpuPctSinkOff: {
+          server: Number(((100 * cpu.off.server) / off.elapsedS).toFixed(1)),
+          mainThread: Number(((100 * cpu.off.main) / off.elapsedS).toFixed(1)),
+          otherThreads: Number(((100 * (cpu.off.process - cpu.off.main)) / off.elapsedS).toFixed(1)),
+        },
+      }
+    : undefined;
+  if (args.json) console.log(JSON.stringify(diagnosis ? { ...result, diagnosis } : result));
+  else if (diagnosis) console.log(JSON.stringify({ ...result, diagnosis }, null, 2));
   else console.table(result);
 } finally {
   await server.stop();
