@@ -11,6 +11,8 @@ export type ViolationKind =
   | 'socBelowReserve'
   | 'energyAboveMax'
   | 'energyBelowMin'
+  | 'reserveUpUnbacked'
+  | 'reserveDownUnbacked'
   | 'notFinite';
 
 /** One broken hard constraint; `amountKw` / `amountKwh` says by how much. */
@@ -34,6 +36,9 @@ export interface CheckOptions {
  * leaves and SoC trajectories from scratch and shares no code with the solvers, so a solver bug cannot hide here.
  * The root's limits are net of the site load and reserved capacity, clamped at 0 (a non-EV load above the limit is
  * not the schedule's violation). The energy minimum is checked against what the session could reach on its own.
+ * Reserve endurance (README "Reserve endurance"): per slot, the reserve kW the sessions cannot sustain for
+ * `reserveEnduranceHours` from their planned power and SoC. Like a jointly unreachable minimum, a reserve larger than
+ * the fleet present can back is reported too, so tests compare these kinds against the exact solver.
  */
 export function checkFeasibility(
   problem: PlanningProblem,
@@ -57,6 +62,10 @@ export function checkFeasibility(
   }
 
   const flow = new Float64Array(N * T);
+  const E = problem.reserveEnduranceHours;
+  const checkReserve = E > 0 && (problem.reserveUpKw !== null || problem.reserveDownKw !== null);
+  const backedUp = new Float64Array(T);
+  const backedDown = new Float64Array(T);
   for (let s = 0; s < S; s++) {
     const sessionId = problem.sessionIds[s];
     const etaC = problem.chargeEfficiency[s];
@@ -73,6 +82,17 @@ export function checkFeasibility(
       if (!Number.isFinite(p)) {
         push({ kind: 'notFinite', sessionId, slot: t, amount: Number.NaN });
         continue;
+      }
+      const socBefore = soc;
+      if (checkReserve && t >= problem.firstSlot[s] && t < problem.endSlot[s]) {
+        // What this EV can add to each direction for E hours, from the SoC at both ends of the slot.
+        const after = soc + (p > 0 ? p * h * etaC : (p * h) / etaD);
+        const lowKwh = Math.min(socBefore, after) - socLow;
+        const roomKwh = problem.capacityKwh[s] - Math.max(socBefore, after);
+        const dMax = problem.maxDischargeKw[s];
+        // Held for E: down to −min(dMax, energy above the floor), up to min(pMax, room below capacity).
+        backedUp[t] += p + (dMax > 0 ? Math.min(dMax, (lowKwh * etaD) / E) : 0);
+        backedDown[t] += Math.min(problem.maxChargeKw[s], roomKwh / (E * etaC)) - p;
       }
       if (p === 0) continue;
       if (t < problem.firstSlot[s] || t >= problem.endSlot[s])
@@ -113,6 +133,14 @@ export function checkFeasibility(
     if (over(required - delivered, required))
       push({ kind: 'energyBelowMin', sessionId, amount: required - delivered });
   }
+
+  if (checkReserve)
+    for (let t = 0; t < T; t++) {
+      const up = (problem.reserveUpKw ? problem.reserveUpKw[t] : 0) - backedUp[t];
+      const down = (problem.reserveDownKw ? problem.reserveDownKw[t] : 0) - backedDown[t];
+      if (over(up, backedUp[t])) push({ kind: 'reserveUpUnbacked', slot: t, amount: up });
+      if (over(down, backedDown[t])) push({ kind: 'reserveDownUnbacked', slot: t, amount: down });
+    }
 
   for (let n = 0; n < N; n++) {
     const nodeId = problem.nodeIds[n];

@@ -71,6 +71,10 @@ export function exactScheduleGlpk(
     bounds: model.colNames.map((name, j) => {
       const hi = model.colHi[j];
       const finite = hi < Number.POSITIVE_INFINITY;
+      if (model.colLo[j] === Number.NEGATIVE_INFINITY)
+        return finite
+          ? { name, type: glpk.GLP_UP, lb: 0, ub: hi }
+          : { name, type: glpk.GLP_FR, lb: 0, ub: 0 };
       const type = !finite ? glpk.GLP_LO : model.colLo[j] === hi ? glpk.GLP_FX : glpk.GLP_DB;
       return { name, type, lb: model.colLo[j], ub: finite ? hi : 0 };
     }),

@@ -1,3 +1,4 @@
+import { backReserve } from './backReserve';
 import { lagrangianLowerBound } from './lowerBound';
 import type { PlanningProblem } from './planningProblem';
 import { type ScheduleCost, scheduleCost } from './scheduleCost';
@@ -118,6 +119,7 @@ export function runPipeline(st: ScheduleState, options: FastScheduleOptions): vo
     improveAll(st, options);
     exchangeAll(st, options);
     repairAgain(st);
+    backReserve(st);
     if (round > 0 && bestKw) {
       const cost = scheduleCost(P, st.kw).costTotal;
       if (cost < bestCost - 1e-12) {

@@ -1,4 +1,5 @@
 import { effectiveNodeLimits, type PlanningProblem } from './planningProblem';
+import { reserveBacking } from './reserveBacking';
 
 /** Per node and slot (`[n * T + t]`): the planned flow and the feasible range around it, kW. */
 export interface FlexEnvelope {
@@ -12,6 +13,11 @@ export interface FlexEnvelope {
   /** Site reserve kept free by the plan, per slot (0 where none). */
   reservedUpKw: Float64Array;
   reservedDownKw: Float64Array;
+  /** Per slot: site kW the plan's EVs can sustain for `reserveEnduranceHours` (see `reserveBacking`); 0 without an
+   *  endurance. Compare with the reserved kW: the gap is reserve the fleet cannot back. */
+  reserveBackedUpKw: Float64Array;
+  reserveBackedDownKw: Float64Array;
+  reserveEnduranceHours: number;
 }
 
 /**
@@ -20,7 +26,7 @@ export interface FlexEnvelope {
  * plan) and down to its max discharge, or 0 (bounded by the SoC reserve and by the energy it must still get: it
  * never gives up required energy). Sums go up the tree clipped by every node's limits, then each node is clipped by
  * its ancestors' headroom. Deviations in several slots at once are not additive (energy is shared) — that is what
- * the per-slot framing means; endurance-based reserves are the real-time layer's to size from these ranges.
+ * the per-slot framing means. The reserve the plan backs for the endurance is reported per slot beside it.
  */
 export function flexEnvelope(problem: PlanningProblem, sessionKw: Float64Array): FlexEnvelope {
   const S = problem.sessionCount;
@@ -119,6 +125,7 @@ export function flexEnvelope(problem: PlanningProblem, sessionKw: Float64Array):
       minKw[k] = plannedKw[k] - Math.max(0, down);
     }
   }
+  const backing = reserveBacking(problem, sessionKw);
   return {
     nodeIds: problem.nodeIds,
     slotStartMs: problem.slotStartMs,
@@ -129,5 +136,8 @@ export function flexEnvelope(problem: PlanningProblem, sessionKw: Float64Array):
     maxKw,
     reservedUpKw: problem.reserveUpKw ? problem.reserveUpKw.slice() : new Float64Array(T),
     reservedDownKw: problem.reserveDownKw ? problem.reserveDownKw.slice() : new Float64Array(T),
+    reserveBackedUpKw: backing.upKw,
+    reserveBackedDownKw: backing.downKw,
+    reserveEnduranceHours: problem.reserveEnduranceHours,
   };
 }

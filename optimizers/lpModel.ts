@@ -4,6 +4,7 @@ import {
   requiredEnergyKwh,
   requiredPenaltyPerKwh,
 } from './planningProblem';
+import { reserveActive } from './reserveBacking';
 
 /** A sparse LP/MILP in a solver-neutral form: minimise Σ cost·x subject to lo ≤ A x ≤ hi, colLo ≤ x ≤ colHi. */
 export interface LpModel {
@@ -25,7 +26,9 @@ export interface LpModel {
  * on/off where the AC floor applies (c ≥ floor·u, c ≤ max·u). Per session a shortfall variable. Per slot the site net
  * power split into import/export parts (and deviations when tracking a baseline), an optional peak variable for the
  * demand charge. Rows: node limits per slot (only nodes with sessions below), energy min/max/target, and for V2G
- * sessions SoC bounds after every slot.
+ * sessions SoC bounds after every slot. With a reserve endurance (see `reserveBacking`): per session and slot the
+ * extra discharge ud (V2G) and extra charging wc it holds ready, each bounded by power and by the SoC at both slot
+ * boundaries, and per slot Σ(c + ud) and Σ(d + wc) cover the up and down reserve, any unbacked part penalised.
  */
 export function buildLpModel(problem: PlanningProblem): LpModel {
   const S = problem.sessionCount;
@@ -49,6 +52,12 @@ export function buildLpModel(problem: PlanningProblem): LpModel {
   };
   const chargeCol = new Int32Array(S * T).fill(-1);
   const dischargeCol = new Int32Array(S * T).fill(-1);
+  const E = problem.reserveEnduranceHours;
+  const reserve = reserveActive(problem);
+  const upAt = (t: number) => (reserve && problem.reserveUpKw ? problem.reserveUpKw[t] : 0);
+  const downAt = (t: number) => (reserve && problem.reserveDownKw ? problem.reserveDownKw[t] : 0);
+  const upRows = Array.from({ length: T }, () => ({ idx: [] as number[], coef: [] as number[] }));
+  const downRows = Array.from({ length: T }, () => ({ idx: [] as number[], coef: [] as number[] }));
 
   // Site balance columns first so session columns can be referenced from per-slot rows.
   const siteRows: { idx: number[]; coef: number[] }[] = [];
@@ -72,6 +81,13 @@ export function buildLpModel(problem: PlanningProblem): LpModel {
     const energyIdx: number[] = [];
     const energyCoef: number[] = [];
     const socRows: { idx: number[]; coef: number[] }[] = [];
+    // Reserve columns of this session per window slot (k = t − first), tied to the SoC columns once they exist.
+    const udCols: number[] = [];
+    const wcCols: number[] = [];
+    const udP: number[][] = [];
+    const udPc: number[][] = [];
+    let needSoc = dMax > 0;
+    for (let t = problem.firstSlot[s]; t < problem.endSlot[s]; t++) if (downAt(t) > 0) needSoc = true;
     for (let t = problem.firstSlot[s]; t < problem.endSlot[s]; t++) {
       const c = addCol(`c${s}_${t}`, 0, problem.maxChargeKw[s], 0);
       chargeCol[s * T + t] = c;
@@ -122,7 +138,41 @@ export function buildLpModel(problem: PlanningProblem): LpModel {
           nodeRows[n * T + t].coef.push(-1);
         }
         socRows.push({ idx: [c, d], coef: [h * etaC, -h / etaD] });
+      } else if (needSoc) socRows.push({ idx: [c], coef: [h * etaC] });
+      // Reserve backing (free: negative when the plan itself cannot be held for E): us ≤ p + dMax, ws ≤ pMax − p.
+      const d = dischargeCol[s * T + t];
+      const pIdx = d >= 0 ? [c, d] : [c];
+      const pCoef = d >= 0 ? [1, -1] : [1];
+      let us = -1;
+      if (upAt(t) > 0) {
+        us = addCol(`us${s}_${t}`, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, 0);
+        rows.push({
+          name: `ru${s}_${t}`,
+          idx: [us, ...pIdx],
+          coef: [1, ...pCoef.map((x) => -x)],
+          lo: Number.NEGATIVE_INFINITY,
+          hi: dMax,
+        });
+        upRows[t].idx.push(us);
+        upRows[t].coef.push(1);
       }
+      udCols.push(dMax > 0 ? us : -1);
+      udP.push(pIdx);
+      udPc.push(pCoef);
+      let ws = -1;
+      if (downAt(t) > 0) {
+        ws = addCol(`ws${s}_${t}`, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, 0);
+        rows.push({
+          name: `rd${s}_${t}`,
+          idx: [ws, ...pIdx],
+          coef: [1, ...pCoef],
+          lo: Number.NEGATIVE_INFINITY,
+          hi: problem.maxChargeKw[s],
+        });
+        downRows[t].idx.push(ws);
+        downRows[t].coef.push(1);
+      }
+      wcCols.push(ws);
     }
     // V2G: cumulative energy as variables (q_k = q_{k-1} + ηc·c·h − d·h/ηd, bounded by the SoC range) keeps the
     // model linear in size; the energy rows then refer to the last q only.
@@ -142,6 +192,30 @@ export function buildLpModel(problem: PlanningProblem): LpModel {
           coef.push(-1);
         }
         rows.push({ name: `soc${s}_${k}`, idx, coef, lo: 0, hi: 0 });
+        // Reserve energy at both boundaries of slot k (q relative to the SoC at slot 0; before the window: 0):
+        // the power held, us − p below p (V2G) or ws + p above 0, must last E within the SoC range.
+        for (const boundary of [prev, q]) {
+          const bIdx = boundary >= 0 ? [boundary] : [];
+          const bCoef = boundary >= 0 ? [1] : [];
+          const us = udCols[k];
+          if (us >= 0)
+            rows.push({
+              name: `eu${rows.length}`,
+              idx: [...bIdx, us, ...udP[k]],
+              coef: [...bCoef, -E / etaD, ...udPc[k].map((x) => (x * E) / etaD)],
+              lo: socLow,
+              hi: Number.POSITIVE_INFINITY,
+            });
+          const ws = wcCols[k];
+          if (ws >= 0)
+            rows.push({
+              name: `ed${rows.length}`,
+              idx: [...bIdx, ws, ...udP[k]],
+              coef: [...bCoef, E * etaC, ...udPc[k].map((x) => x * E * etaC)],
+              lo: Number.NEGATIVE_INFINITY,
+              hi: socHigh,
+            });
+        }
         prev = q;
       }
       energyRowIdx = [prev];
@@ -166,6 +240,24 @@ export function buildLpModel(problem: PlanningProblem): LpModel {
         idx: [...energyRowIdx, um],
         coef: [...energyRowCoef, 1],
         lo: minE,
+        hi: Number.POSITIVE_INFINITY,
+      });
+    }
+  }
+
+  const reservePenalty = requiredPenaltyPerKwh(problem) * E;
+  for (let t = 0; t < T; t++) {
+    for (const [r, kw, tag] of [
+      [upRows[t], upAt(t), 'u'],
+      [downRows[t], downAt(t), 'd'],
+    ] as const) {
+      if (kw <= 0) continue;
+      const short = addCol(`rs${tag}${t}`, 0, Number.POSITIVE_INFINITY, reservePenalty);
+      rows.push({
+        name: `rf${tag}${t}`,
+        idx: [...r.idx, short],
+        coef: [...r.coef, 1],
+        lo: kw,
         hi: Number.POSITIVE_INFINITY,
       });
     }
@@ -254,8 +346,13 @@ export function lpModelToCplexLp(model: LpModel): string {
     if (model.binary[j]) return;
     const lo = model.colLo[j];
     const hi = model.colHi[j];
+    const lower = lo === Number.NEGATIVE_INFINITY ? '-inf' : fmt(lo);
     out.push(
-      hi === Number.POSITIVE_INFINITY ? ` ${name} >= ${fmt(lo)}` : ` ${fmt(lo)} <= ${name} <= ${fmt(hi)}`,
+      hi === Number.POSITIVE_INFINITY
+        ? lo === Number.NEGATIVE_INFINITY
+          ? ` ${name} free`
+          : ` ${name} >= ${lower}`
+        : ` ${lower} <= ${name} <= ${fmt(hi)}`,
     );
   });
   const bins = model.colNames.filter((_, j) => model.binary[j]);

@@ -1,3 +1,4 @@
+import { backReserve } from './backReserve';
 import type { PlanningProblem } from './planningProblem';
 import {
   addKw,
@@ -130,6 +131,8 @@ export function replan(problem: PlanningProblem, previous: PreviousSchedule): Re
     if (st.deliveredKwh[s] < problem.energyTargetKwh[s] - 1e-6) rescueShortfall(st, s, 32);
     improveSession(st, s, 8 * T);
   }
+  // Reserve endurance over the whole site (a no-op without a reserve): arrivals and cuts change the backing.
+  backReserve(st, 1);
   return { state: st, touchedSessions: count };
 }
 

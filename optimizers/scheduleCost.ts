@@ -1,4 +1,5 @@
 import { type PlanningProblem, requiredEnergyKwh, requiredPenaltyPerKwh } from './planningProblem';
+import { reserveActive, reserveBacking } from './reserveBacking';
 
 /** Cost terms of a schedule under the problem's cost model (see `PlanningProblem`). */
 export interface ScheduleCost {
@@ -13,6 +14,9 @@ export interface ScheduleCost {
   unmetRequiredCost: number;
   demandCost: number;
   baselineCost: number;
+  /** Reserve activation energy the plan cannot sustain for the endurance (see `reserveBacking`), and its penalty. */
+  reserveUnbackedKwh: number;
+  reserveCost: number;
   /** Site net power per slot (load + EVs), kW. */
   siteKw: Float64Array;
   /** Battery-side kWh delivered per session over the horizon. */
@@ -70,8 +74,11 @@ export function scheduleCost(problem: PlanningProblem, sessionKw: Float64Array):
     problem.demandChargePerKw > 0 ? problem.demandChargePerKw * Math.max(0, peak - problem.peakFloorKw) : 0;
   const shortfallCost = shortfallKwh * problem.shortfallPenaltyPerKwh;
   const unmetRequiredCost = unmetRequiredKwh * requiredPenaltyPerKwh(problem);
+  const reserveUnbackedKwh = reserveActive(problem) ? reserveBacking(problem, sessionKw).unbackedKwh : 0;
+  const reserveCost = reserveUnbackedKwh * requiredPenaltyPerKwh(problem);
   return {
-    costTotal: energyCost + wearCost + shortfallCost + unmetRequiredCost + demandCost + baselineCost,
+    costTotal:
+      energyCost + wearCost + shortfallCost + unmetRequiredCost + demandCost + baselineCost + reserveCost,
     energyCost,
     wearCost,
     shortfallKwh,
@@ -80,6 +87,8 @@ export function scheduleCost(problem: PlanningProblem, sessionKw: Float64Array):
     unmetRequiredCost,
     demandCost,
     baselineCost,
+    reserveUnbackedKwh,
+    reserveCost,
     siteKw,
     deliveredKwh,
   };

@@ -284,7 +284,7 @@ function socRoomUpKwh(st: ScheduleState, s: number, t: number): number {
 }
 
 /** Fills st.socScratch[t] with the SoC at the end of slot t (index t+1; [0] = start). */
-function socTrajectory(st: ScheduleState, s: number): void {
+export function socTrajectory(st: ScheduleState, s: number): void {
   const P = st.problem;
   const T = st.T;
   const h = st.h;
@@ -885,7 +885,7 @@ function siteCostAt(P: PlanningProblem, t: number, siteP: number): number {
  * Exact cost change of the journaled moves (site energy incl. baseline, wear, shortfall, unmet required; not the
  * demand charge). Entries are undone in reverse to recover the "before" state of each touched (s, t).
  */
-function journalCostDelta(st: ScheduleState): number {
+export function journalCostDelta(st: ScheduleState): number {
   const P = st.problem;
   const T = st.T;
   const h = st.h;
@@ -926,7 +926,7 @@ function journalCostDelta(st: ScheduleState): number {
   return delta;
 }
 
-function journalRollback(st: ScheduleState): void {
+export function journalRollback(st: ScheduleState): void {
   st.journalOn = false;
   for (let i = st.journalLen - 1; i >= 0; i--) {
     const s = st.journalS[i];

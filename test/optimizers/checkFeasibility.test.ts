@@ -81,6 +81,8 @@ describe('checkFeasibility', () => {
       ...problem(),
       siteLoadKw: Float64Array.from([995, 0, 0, 0]),
       reserveDownKw: Float64Array.from([0, 990, 0, 0]),
+      // Connection headroom only here (the EVs' energy to sustain it: reserveEndurance.test.ts).
+      reserveEnduranceHours: 0,
     };
     const kw = Float64Array.from([8, 8, 0, 0, 0, 4, 0, 0]);
     const v = checkFeasibility(p, kw);
