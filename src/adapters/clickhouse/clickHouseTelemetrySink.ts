@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { EvflexError } from '../../core/evflexError';
 import type {
@@ -10,6 +11,7 @@ import { ChunkPool } from './chunkPool';
 import { assertIdentifier, migrateTelemetrySchema } from './migrateTelemetrySchema';
 import { RowBinaryBuffer } from './rowBinaryBuffer';
 import { ROW_BINARY_ENCODERS } from './rowBinaryEncoders';
+import { type SpillFile, scanSpillDir, setSpillFileAside, spillFileName } from './spillFiles';
 import { mainThreadInserter, TelemetryInsertError, type TelemetryInserter } from './telemetryInserter';
 import { TELEMETRY_TABLE_NAMES } from './telemetryTables';
 import { workerThreadInserter } from './workerThreadInserter';
@@ -21,8 +23,19 @@ export interface ClickHouseTelemetrySinkOptions {
   database?: string;
   username?: string;
   password?: string;
-  /** Bound on rows held in memory (pending, in flight and awaiting retry); beyond it rows are dropped. */
+  /**
+   * Bound on rows held in memory (pending, in flight and awaiting retry); beyond it rows are
+   * spilled to `spillDir` when set, dropped otherwise.
+   */
   maxBufferedRows?: number;
+  /**
+   * Directory for spill files (one per batch, RowBinary as it would be inserted). Off when
+   * unset. Files left by an earlier run are inserted, oldest first, once the server answers.
+   * One sink (one engine process) per directory.
+   */
+  spillDir?: string;
+  /** Bound on bytes in `spillDir`; past it (and the memory bound) rows are dropped. */
+  maxSpillBytes?: number;
   /** Rows per insert. */
   batchRows?: number;
   /** Pending rows are sent at least this often. */
@@ -51,6 +64,11 @@ export interface ClickHouseTelemetrySinkOptions {
 }
 
 export interface ClickHouseTelemetryStats extends TelemetryStats {
+  /** Rows moved from memory to spill files (cumulative). */
+  rowsSpilled: number;
+  /** Rows now in spill files (or being written to one), including files of an earlier run. */
+  spillRows: number;
+  spillBytes: number;
   /** Rows written only after at least one failed insert attempt. */
   rowsDelayed: number;
   insertBatches: number;
@@ -97,8 +115,10 @@ const defaultLog = (level: TelemetryLogLevel, message: string) => {
  * Telemetry sink writing to ClickHouse. `record` is synchronous and O(1): it encodes the row
  * as RowBinary into a bounded in-memory buffer; inserts happen later,
  * in batches, off the caller's stack. When ClickHouse is slow or down, the buffer holds rows up
- * to `maxBufferedRows` and retries with backoff; past the bound, new rows are dropped and
- * counted, and a log line says so. Nothing here ever throws into the control path.
+ * to `maxBufferedRows` and retries with backoff; past the bound, the oldest batches go to spill
+ * files (when `spillDir` is set, up to `maxSpillBytes`) and past that new rows are dropped; both
+ * are counted and logged. Spill files are written and inserted by the insert thread and deleted
+ * once inserted. Nothing here ever throws into the control path.
  */
 export function createClickHouseTelemetrySink(opts: ClickHouseTelemetrySinkOptions): ClickHouseTelemetrySink {
   const database = assertIdentifier(opts.database ?? 'evflex');
@@ -112,6 +132,8 @@ export function createClickHouseTelemetrySink(opts: ClickHouseTelemetrySinkOptio
   const retryMinMs = opts.retryMinMs ?? 100;
   const retryMaxMs = opts.retryMaxMs ?? 5_000;
   const closeTimeoutMs = opts.closeTimeoutMs ?? 10_000;
+  const spillDir = opts.spillDir;
+  const maxSpillBytes = opts.maxSpillBytes ?? 1024 * 1024 * 1024;
   const log = opts.log ?? defaultLog;
   const nowMs = opts.nowMs ?? Date.now;
   const ownsClient = opts.client === undefined;
@@ -170,6 +192,23 @@ export function createClickHouseTelemetrySink(opts: ClickHouseTelemetrySinkOptio
   let lastDropLogMs = Number.NEGATIVE_INFINITY;
   let settleWaiters: Array<() => void> = [];
 
+  /** Spill files on disk, oldest first; the head is the one being inserted when `replaying`. */
+  const spillFiles: SpillFile[] = spillDir ? scanSpillDir(spillDir) : [];
+  let spillSeq = (spillFiles.at(-1)?.seq ?? 0) + 1;
+  let spillRows = spillFiles.reduce((n, f) => n + f.rows, 0);
+  let spillBytes = spillFiles.reduce((n, f) => n + f.bytes, 0);
+  let spillWritesInFlight = 0;
+  let replaying = false;
+  let rowsSpilled = 0;
+  let spillsSinceLog = 0;
+  let lastSpillLogMs = Number.NEGATIVE_INFINITY;
+  if (spillFiles.length > 0) {
+    log(
+      'info',
+      `telemetry: ${spillRows} rows in ${spillFiles.length} spill files from an earlier run in ${spillDir}; inserting them once ClickHouse answers`,
+    );
+  }
+
   let migrated = false;
   let migrating: Promise<void> | null = null;
   let readyResolve: () => void = () => {};
@@ -219,6 +258,134 @@ export function createClickHouseTelemetrySink(opts: ClickHouseTelemetrySinkOptio
       'info',
       `telemetry: ClickHouse inserts resumed after ${nowMs() - unavailableSinceMs} ms; ${rowsBuffered} rows buffered, ${rowsDelayed} delayed and ${rowsDropped} dropped so far`,
     );
+  };
+
+  /** Disk writes queued on the insert thread; past this the disk is not keeping up. */
+  const MAX_SPILL_WRITES_IN_FLIGHT = 8;
+
+  const spillFull = () => spillBytes >= maxSpillBytes || spillWritesInFlight >= MAX_SPILL_WRITES_IN_FLIGHT;
+
+  /** The oldest batch in memory: one that failed before, else pending rows of the fullest table. */
+  const takeOldestBatch = (): Batch | null => {
+    for (const q of queues.values()) {
+      const retried = q.retry.shift();
+      if (retried) return retried;
+    }
+    let fullest: TableQueue | null = null;
+    for (const q of queues.values()) if (q.rows.pendingRows > (fullest?.rows.pendingRows ?? 0)) fullest = q;
+    if (!fullest) return null;
+    const { chunks, rows, bytes } = fullest.rows.take(batchRows, true);
+    return rows === 0 ? null : { table: fullest.table, chunks, rows, bytes, attempts: 0 };
+  };
+
+  /**
+   * Moves one batch from memory to a spill file (written on the insert thread) so a new row
+   * fits. The rows leave the memory count at once; their buffers return to the pool when the
+   * write is done. False when there is nothing to move or the spill is full.
+   */
+  const spillOneBatch = (): boolean => {
+    if (!spillDir || spillFull()) return false;
+    const batch = takeOldestBatch();
+    if (!batch) return false;
+    const file: SpillFile = {
+      seq: spillSeq++,
+      table: batch.table,
+      rows: batch.rows,
+      bytes: batch.bytes,
+      path: '',
+    };
+    file.path = join(spillDir, spillFileName(file.seq, file.table, file.rows));
+    rowsBuffered -= batch.rows;
+    bytesBuffered -= batch.bytes;
+    spillRows += batch.rows;
+    spillBytes += batch.bytes;
+    rowsSpilled += batch.rows;
+    spillWritesInFlight++;
+    noteSpill(batch.rows);
+    inserter
+      .spill(file.path, batch.chunks)
+      .then(
+        (chunks) => {
+          for (const c of chunks) pool.release(c.buffer as ArrayBuffer);
+          // Writes may finish out of order; replay goes by sequence number.
+          let i = spillFiles.length;
+          while (i > (replaying ? 1 : 0) && spillFiles[i - 1].seq > file.seq) i--;
+          spillFiles.splice(i, 0, file);
+        },
+        (error: unknown) => {
+          // The disk failed us (full, read-only): these rows are lost, count them.
+          spillRows -= batch.rows;
+          spillBytes -= batch.bytes;
+          rowsSpilled -= batch.rows;
+          log('error', `telemetry: could not write spill file ${file.path}: ${(error as Error).message}`);
+          drop(batch.table, batch.rows, 'spill file could not be written');
+        },
+      )
+      .finally(() => {
+        spillWritesInFlight--;
+        notifySettled();
+        schedulePump();
+      });
+    return true;
+  };
+
+  const noteSpill = (rows: number) => {
+    spillsSinceLog += rows;
+    const now = nowMs();
+    if (now - lastSpillLogMs >= DROP_LOG_INTERVAL_MS) {
+      lastSpillLogMs = now;
+      log(
+        'warn',
+        `${new EvflexError('EVFLEX_TELEMETRY_UNAVAILABLE', `memory buffer full, spilled ${spillsSinceLog} telemetry rows to ${spillDir}; control continues`).message}; ${spillRows} rows (${spillBytes} bytes) in spill files, ${rowsSpilled} spilled in total`,
+      );
+      spillsSinceLog = 0;
+    }
+  };
+
+  /** Inserts the oldest spill file; the insert thread deletes it once the server has the rows. */
+  const replayOldestSpill = () => {
+    const file = spillFiles[0];
+    replaying = true;
+    inFlight++;
+    insertBatches++;
+    inserter
+      .insertFile(`INSERT INTO ${database}.${file.table} FORMAT RowBinary`, file.path)
+      .then(
+        () => {
+          spillFiles.shift();
+          spillRows -= file.rows;
+          spillBytes -= file.bytes;
+          rowsWritten += file.rows;
+          rowsDelayed += file.rows;
+          markAvailable();
+        },
+        (error: unknown) => {
+          insertErrors++;
+          const code = error instanceof TelemetryInsertError ? error.serverCode : '';
+          if (DATA_ERROR_CODES.has(code)) {
+            // Kept on disk under another name for a post-mortem; never retried.
+            spillFiles.shift();
+            spillRows -= file.rows;
+            spillBytes -= file.bytes;
+            void setSpillFileAside(file.path);
+            log(
+              'error',
+              `telemetry: ClickHouse rejected spill file ${file.path} (${file.rows} rows of ${file.table}): ${(error as Error).message}`,
+            );
+            drop(file.table, file.rows, 'rejected by the server');
+            return;
+          }
+          if (MISSING_SCHEMA_CODES.has(code)) migrated = false;
+          markUnavailable(error);
+          scheduleRetry();
+        },
+      )
+      .finally(() => {
+        replaying = false;
+        inFlight--;
+        notifySettled();
+        pump();
+      });
   };
 
   const scheduleRetry = () => {
@@ -315,19 +482,23 @@ export function createClickHouseTelemetrySink(opts: ClickHouseTelemetrySinkOptio
   };
 
   const hasPending = () => {
+    if (spillFiles.length > 0 || spillWritesInFlight > 0) return true;
     for (const q of queues.values()) if (q.rows.pendingRows > 0 || q.retry.length > 0) return true;
     return false;
   };
 
   function pump(): void {
     pumpScheduled = false;
-    if (retryTimer) return;
+    if (retryTimer || closed) return;
     if (!migrated) {
       ensureMigrated();
       return;
     }
     // While the server is failing, only one probe insert at a time.
     const limit = available ? maxInFlight : 1;
+    // Spilled rows are the oldest: one file at a time goes ahead of memory (one slot, so the
+    // memory buffer keeps draining and does not spill again while the backlog is replayed).
+    if (spillFiles.length > 0 && !replaying && inFlight < limit) replayOldestSpill();
     let progressed = true;
     while (inFlight < limit && progressed) {
       progressed = false;
@@ -364,8 +535,15 @@ export function createClickHouseTelemetrySink(opts: ClickHouseTelemetrySinkOptio
       drop(row.table, 1, closed ? 'sink closed' : 'unknown table');
       return;
     }
-    if (rowsBuffered >= maxBufferedRows || bytesBuffered >= maxBufferedBytes) {
-      drop(row.table, 1, `buffer full at ${rowsBuffered} rows, ${bytesBuffered} bytes`);
+    while (rowsBuffered >= maxBufferedRows || bytesBuffered >= maxBufferedBytes) {
+      if (spillOneBatch()) continue;
+      drop(
+        row.table,
+        1,
+        spillDir
+          ? `buffer full at ${rowsBuffered} rows and spill full at ${spillBytes} bytes`
+          : `buffer full at ${rowsBuffered} rows, ${bytesBuffered} bytes`,
+      );
       return;
     }
     const rows = queue.rows;
@@ -399,9 +577,10 @@ export function createClickHouseTelemetrySink(opts: ClickHouseTelemetrySinkOptio
     if (closed) return;
     clearInterval(flushTimer);
     const deadline = nowMs() + closeTimeoutMs;
-    while (rowsBuffered > 0 && nowMs() < deadline) {
+    const unsent = () => rowsBuffered > 0 || spillFiles.length > 0;
+    while (unsent() && nowMs() < deadline) {
       await flush();
-      if (rowsBuffered > 0 && inFlight === 0) {
+      if (unsent() && inFlight === 0) {
         // Retry promptly on close instead of waiting for the backoff timer.
         if (retryTimer) {
           clearTimeout(retryTimer);
@@ -415,6 +594,19 @@ export function createClickHouseTelemetrySink(opts: ClickHouseTelemetrySinkOptio
     closed = true;
     if (retryTimer) clearTimeout(retryTimer);
     while (inFlight > 0) await nextSettle();
+    if (spillDir) {
+      // What is left goes to disk for the next start instead of being dropped.
+      lastSpillLogMs = Number.NEGATIVE_INFINITY;
+      for (;;) {
+        if (spillOneBatch()) continue;
+        if (spillWritesInFlight > 0 && rowsBuffered > 0 && spillBytes < maxSpillBytes) {
+          await nextSettle();
+          continue;
+        }
+        break;
+      }
+      while (spillWritesInFlight > 0) await nextSettle();
+    }
     for (const queue of queues.values()) {
       const left =
         queue.rows.take(Number.MAX_SAFE_INTEGER, true).rows + queue.retry.reduce((n, b) => n + b.rows, 0);
@@ -426,6 +618,12 @@ export function createClickHouseTelemetrySink(opts: ClickHouseTelemetrySinkOptio
       }
     }
     bytesBuffered = 0;
+    if (spillFiles.length > 0) {
+      log(
+        'warn',
+        `telemetry: ${spillRows} rows left in ${spillFiles.length} spill files in ${spillDir}; the next start inserts them`,
+      );
+    }
     readyResolve();
     await inserter.close();
     if (ownsClient) await client.close();
@@ -443,6 +641,9 @@ export function createClickHouseTelemetrySink(opts: ClickHouseTelemetrySinkOptio
       rowsBuffered,
       insertErrors,
       rowsDelayed,
+      rowsSpilled,
+      spillRows,
+      spillBytes,
       insertBatches,
       droppedByTable: { ...droppedByTable },
       available,

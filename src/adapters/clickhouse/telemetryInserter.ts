@@ -1,9 +1,20 @@
+import { createReadStream } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { type ClickHouseClient, ClickHouseError } from '@clickhouse/client';
+import { writeSpillFile } from './spillFiles';
 
-/** Sends one RowBinary insert. Resolves/rejects with the chunks (re-wrapped if they moved threads). */
+/**
+ * Where the sink's I/O happens: inserts and spill files. Calls resolve/reject with the chunks
+ * (re-wrapped if they moved threads) so they can go back to the pool or be retried.
+ */
 export interface TelemetryInserter {
+  /** Sends one RowBinary insert. */
   insert(query: string, chunks: Buffer[]): Promise<Buffer[]>;
+  /** Writes the chunks to a spill file at `path` (atomically). */
+  spill(path: string, chunks: Buffer[]): Promise<Buffer[]>;
+  /** Inserts the RowBinary spill file at `path` and deletes it once the server has the rows. */
+  insertFile(query: string, path: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -24,9 +35,10 @@ export class TelemetryInsertError extends Error {
 export async function execRowBinaryInsert(
   client: ClickHouseClient,
   query: string,
-  chunks: Buffer[],
+  body: Buffer[] | Readable,
 ): Promise<void> {
-  const result = await client.exec({ query, values: Readable.from(chunks, { objectMode: false }) });
+  const values = Array.isArray(body) ? Readable.from(body, { objectMode: false }) : body;
+  const result = await client.exec({ query, values });
   await new Promise<void>((resolve, reject) => {
     result.stream.once('end', resolve);
     result.stream.once('error', reject);
@@ -34,7 +46,13 @@ export async function execRowBinaryInsert(
   });
 }
 
-/** Inserts on the calling thread (tests with a fake client, or where workers are unwanted). */
+const errorCode = (error: unknown) =>
+  error instanceof ClickHouseError ? error.code : String((error as NodeJS.ErrnoException)?.code ?? '');
+
+/**
+ * Inserts on the calling thread (tests with a fake client, or where workers are unwanted).
+ * File I/O is asynchronous (libuv's pool), so it never blocks the caller either.
+ */
 export function mainThreadInserter(client: ClickHouseClient): TelemetryInserter {
   return {
     insert: async (query, chunks) => {
@@ -42,9 +60,25 @@ export function mainThreadInserter(client: ClickHouseClient): TelemetryInserter 
         await execRowBinaryInsert(client, query, chunks);
         return chunks;
       } catch (error) {
-        const code = error instanceof ClickHouseError ? error.code : '';
-        throw new TelemetryInsertError((error as Error).message, code, chunks);
+        throw new TelemetryInsertError((error as Error).message, errorCode(error), chunks);
       }
+    },
+    spill: async (path, chunks) => {
+      try {
+        await writeSpillFile(path, chunks);
+        return chunks;
+      } catch (error) {
+        throw new TelemetryInsertError((error as Error).message, errorCode(error), chunks);
+      }
+    },
+    insertFile: async (query, path) => {
+      try {
+        await execRowBinaryInsert(client, query, createReadStream(path, { highWaterMark: 1 << 20 }));
+      } catch (error) {
+        throw new TelemetryInsertError((error as Error).message, errorCode(error), []);
+      }
+      // The rows are in: a failure to delete must not turn into a retry (a duplicate).
+      await unlink(path).catch(() => {});
     },
     close: async () => {},
   };

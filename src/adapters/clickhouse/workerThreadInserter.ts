@@ -41,23 +41,62 @@ const client = createClient({
   compression: { request: false, response: false },
   log: { level: ClickHouseLogLevel.OFF },
 });
+const fs = require('node:fs');
+const fsp = require('node:fs/promises');
+const describe = (e) => ({
+  message: String(e && e.message ? e.message : e),
+  code: e instanceof ClickHouseError ? String(e.code) : String((e && e.code) || ''),
+});
+async function exec(query, values) {
+  const result = await client.exec({ query, values });
+  await new Promise((resolve, reject) => {
+    result.stream.once('end', resolve);
+    result.stream.once('error', reject);
+    result.stream.resume();
+  });
+}
+// Same steps as writeSpillFile in spillFiles.ts: temp file, fsync, rename.
+async function writeSpill(path, chunks) {
+  const tmp = path + '.tmp';
+  const file = await fsp.open(tmp, 'w');
+  try {
+    for (const chunk of chunks) {
+      let offset = 0;
+      while (offset < chunk.length) offset += (await file.write(chunk, offset, chunk.length - offset)).bytesWritten;
+    }
+    await file.sync();
+  } catch (e) {
+    await file.close().catch(() => {});
+    await fsp.rm(tmp, { force: true });
+    throw e;
+  }
+  await file.close();
+  await fsp.rename(tmp, path);
+}
 parentPort.on('message', async (msg) => {
   if (msg.type === 'close') {
     await client.close().catch(() => {});
     parentPort.postMessage({ type: 'closed' });
     return;
   }
-  const chunks = msg.buffers.map((b, i) => Buffer.from(b, 0, msg.lengths[i]));
   let error = null;
+  if (msg.type === 'insertFile') {
+    try {
+      await exec(msg.query, fs.createReadStream(msg.path, { highWaterMark: 1 << 20 }));
+      // The rows are in: a failure to delete must not turn into a retry (a duplicate).
+      await fsp.unlink(msg.path).catch(() => {});
+    } catch (e) {
+      error = describe(e);
+    }
+    parentPort.postMessage({ type: 'done', id: msg.id, error, buffers: [] });
+    return;
+  }
+  const chunks = msg.buffers.map((b, i) => Buffer.from(b, 0, msg.lengths[i]));
   try {
-    const result = await client.exec({ query: msg.query, values: Readable.from(chunks, { objectMode: false }) });
-    await new Promise((resolve, reject) => {
-      result.stream.once('end', resolve);
-      result.stream.once('error', reject);
-      result.stream.resume();
-    });
+    if (msg.type === 'spill') await writeSpill(msg.path, chunks);
+    else await exec(msg.query, Readable.from(chunks, { objectMode: false }));
   } catch (e) {
-    error = { message: String(e && e.message ? e.message : e), code: e instanceof ClickHouseError ? String(e.code) : '' };
+    error = describe(e);
   }
   // The buffers go back either way: for the pool, or for a retry.
   parentPort.postMessage({ type: 'done', id: msg.id, error, buffers: msg.buffers }, msg.buffers);
@@ -115,27 +154,32 @@ export function workerThreadInserter(config: WorkerInserterConfig): TelemetryIns
     return w;
   };
 
+  /** Sends one job to the worker; chunk buffers are transferred with it and come back in the answer. */
+  const post = (message: { type: string; query?: string; path?: string }, chunks: Buffer[]) =>
+    new Promise<Buffer[]>((resolve, reject) => {
+      worker ??= start();
+      const id = nextId++;
+      const buffers: ArrayBuffer[] = [];
+      for (const c of chunks) {
+        // Chunks own their ArrayBuffer from offset 0 (see RowBinaryBuffer); anything else is copied.
+        const whole =
+          c.byteOffset === 0 && c.buffer instanceof ArrayBuffer ? c.buffer : new Uint8Array(c).buffer;
+        buffers.push(whole as ArrayBuffer);
+      }
+      pending.set(id, { resolve, reject, lengths: chunks.map((c) => c.length) });
+      // Referenced only while jobs are in flight: an idle sink must not keep the process alive,
+      // but a script awaiting close() must not exit with its rows still on the wire.
+      worker.ref();
+      worker.postMessage({ ...message, id, buffers, lengths: chunks.map((c) => c.length) }, buffers);
+    });
+
   return {
-    insert: (query, chunks) =>
-      new Promise<Buffer[]>((resolve, reject) => {
-        worker ??= start();
-        const id = nextId++;
-        const buffers: ArrayBuffer[] = [];
-        for (const c of chunks) {
-          // Chunks own their ArrayBuffer from offset 0 (see RowBinaryBuffer); anything else is copied.
-          const whole =
-            c.byteOffset === 0 && c.buffer instanceof ArrayBuffer ? c.buffer : new Uint8Array(c).buffer;
-          buffers.push(whole as ArrayBuffer);
-        }
-        pending.set(id, { resolve, reject, lengths: chunks.map((c) => c.length) });
-        // Referenced only while rows are in flight: an idle sink must not keep the process alive,
-        // but a script awaiting close() must not exit with its rows still on the wire.
-        worker.ref();
-        worker.postMessage(
-          { type: 'insert', id, query, buffers, lengths: chunks.map((c) => c.length) },
-          buffers,
-        );
-      }),
+    insert: (query, chunks) => post({ type: 'insert', query }, chunks),
+    // Disk writes happen on the worker too, so a slow disk never stalls the control thread.
+    spill: (path, chunks) => post({ type: 'spill', path }, chunks),
+    insertFile: async (query, path) => {
+      await post({ type: 'insertFile', query, path }, []);
+    },
     close: async () => {
       const w = worker;
       if (!w) return;

@@ -1,6 +1,9 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { type ClickHouseClient, ClickHouseError } from '@clickhouse/client';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createClickHouseTelemetrySink } from '../../../src/adapters/clickhouse/clickHouseTelemetrySink';
 import type { TelemetryRow } from '../../../src/core/ports/telemetrySink';
 
@@ -165,5 +168,121 @@ describe('ClickHouse telemetry sink (fake client)', () => {
     expect(sink.stats()).toMatchObject({ rowsDropped: 7, rowsBuffered: 0 });
     sink.record(row(99));
     expect(sink.stats().rowsDropped).toBe(8);
+  });
+});
+
+/** RowBinary size of `row(i)`: tsMs 8, 'site-1' 1+6, 'pmu' 1+3, hz 8. */
+const FREQUENCY_ROW_BYTES = 27;
+
+describe('ClickHouse telemetry sink spilling to disk (fake client)', () => {
+  const dirs: string[] = [];
+  const aSpillDir = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'evflex-spill-unit-'));
+    dirs.push(dir);
+    return dir;
+  };
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+  const waitUntil = async (condition: () => boolean) => {
+    for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
+  };
+
+  it('spills the oldest batches past the memory bound and inserts them, oldest first, when the server returns', async () => {
+    const { client, state } = aFakeClient();
+    const spillDir = aSpillDir();
+    const logs: string[] = [];
+    const sink = createClickHouseTelemetrySink({
+      url: 'http://unused',
+      client,
+      maxBufferedRows: 50,
+      batchRows: 20,
+      spillDir,
+      retryMinMs: 5,
+      retryMaxMs: 10,
+      log: (l, m) => logs.push(`${l} ${m}`),
+    });
+    await sink.ready();
+    state.mode = 'down';
+    for (let i = 0; i < 200; i++) sink.record(row(i));
+    const during = sink.stats();
+    expect(during).toMatchObject({ rowsAccepted: 200, rowsDropped: 0 });
+    expect(during.rowsSpilled).toBeGreaterThanOrEqual(150);
+    expect(during.rowsBuffered + during.spillRows).toBe(200);
+    expect(during.rowsBuffered).toBeLessThanOrEqual(50);
+    expect(logs.filter((l) => l.includes('spilled'))).toHaveLength(1);
+    // Files are named <seq>-<table>-<rows>: what is on disk is exactly what the stats say.
+    const rowsOnDisk = () =>
+      readdirSync(spillDir)
+        .filter((f) => f.endsWith('.rowbinary'))
+        .reduce((n, f) => n + Number(f.split('-')[2].split('.')[0]), 0);
+    await waitUntil(() => rowsOnDisk() === during.spillRows);
+    expect(rowsOnDisk()).toBe(during.spillRows);
+    expect(readdirSync(spillDir).sort()[0]).toMatch(/^000000000001-frequency-\d+\.rowbinary$/);
+
+    state.mode = 'ok';
+    await waitUntil(() => sink.stats().rowsWritten === 200);
+    await sink.flush();
+    expect(sink.stats()).toMatchObject({ rowsWritten: 200, rowsDropped: 0, spillRows: 0, spillBytes: 0 });
+    const bytes = state.inserts.reduce((n, i) => n + i.bytes, 0);
+    expect(bytes).toBe(200 * FREQUENCY_ROW_BYTES);
+    expect(readdirSync(spillDir)).toEqual([]);
+    await sink.close();
+  });
+
+  it('drops and counts rows once the spill bound is reached too', async () => {
+    const { client, state } = aFakeClient();
+    state.mode = 'down';
+    const sink = createClickHouseTelemetrySink({
+      url: 'http://unused',
+      client,
+      maxBufferedRows: 10,
+      batchRows: 10,
+      spillDir: aSpillDir(),
+      maxSpillBytes: 3 * 10 * FREQUENCY_ROW_BYTES,
+      retryMinMs: 10_000,
+      closeTimeoutMs: 10,
+      log: () => {},
+    });
+    for (let i = 0; i < 100; i++) sink.record(row(i));
+    // 10 in memory, 3 batches of 10 on disk, the other 60 dropped.
+    expect(sink.stats()).toMatchObject({ rowsBuffered: 10, spillRows: 30, rowsSpilled: 30, rowsDropped: 60 });
+    await sink.close();
+  });
+
+  it('close() while the server is down keeps rows in spill files, and the next sink inserts them', async () => {
+    const spillDir = aSpillDir();
+    const first = aFakeClient();
+    first.state.mode = 'down';
+    const sink = createClickHouseTelemetrySink({
+      url: 'http://unused',
+      client: first.client,
+      spillDir,
+      retryMinMs: 5,
+      closeTimeoutMs: 20,
+      log: () => {},
+    });
+    for (let i = 0; i < 7; i++) sink.record(row(i));
+    await sink.close();
+    expect(sink.stats()).toMatchObject({ rowsDropped: 0, rowsSpilled: 7, spillRows: 7 });
+    expect(readdirSync(spillDir)).toHaveLength(1);
+
+    const second = aFakeClient();
+    const logs: string[] = [];
+    const next = createClickHouseTelemetrySink({
+      url: 'http://unused',
+      client: second.client,
+      spillDir,
+      log: (l, m) => logs.push(`${l} ${m}`),
+    });
+    expect(logs.some((l) => l.includes('7 rows in 1 spill files from an earlier run'))).toBe(true);
+    await next.ready();
+    await next.flush();
+    expect(next.stats()).toMatchObject({ rowsWritten: 7, spillRows: 0 });
+    expect(second.state.inserts).toEqual([
+      { query: 'INSERT INTO evflex.frequency FORMAT RowBinary', bytes: 7 * FREQUENCY_ROW_BYTES },
+    ]);
+    expect(readdirSync(spillDir)).toEqual([]);
+    await next.close();
   });
 });
