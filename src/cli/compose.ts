@@ -48,6 +48,8 @@ export async function compose(config: EvflexConfig, options: ComposeOptions): Pr
       maxBufferedRows: config.clickhouse.maxBufferedRows,
       batchRows: config.clickhouse.batchRows,
       flushIntervalMs: config.clickhouse.flushIntervalMs,
+      spillDir: config.clickhouse.spillDir ?? undefined,
+      maxSpillBytes: config.clickhouse.maxSpillBytes,
       log: (level, message) => log(`[telemetry ${level}] ${message}`),
     });
   }

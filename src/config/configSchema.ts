@@ -37,6 +37,13 @@ export const configSchema = z.object({
       maxBufferedRows: z.number().int().positive().default(1_000_000),
       batchRows: z.number().int().positive().default(50_000),
       flushIntervalMs: quantity('ms').default(500),
+      /**
+       * Where telemetry spills when ClickHouse is down and the memory buffer is full (one dir per
+       * engine process). Off by default: an unsized disk must not fill silently; rows past the
+       * memory bound are then dropped and counted.
+       */
+      spillDir: z.string().min(1).nullable().default(null),
+      maxSpillBytes: z.number().int().positive().default(1024 * 1024 * 1024),
     })
     .nullable()
     .default(null),
