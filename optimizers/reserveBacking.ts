@@ -15,9 +15,11 @@ import type { PlanningProblem } from './planningProblem';
  * it can first.
  */
 export function reserveActive(problem: PlanningProblem): boolean {
-  return (
-    problem.reserveEnduranceHours > 0 && (problem.reserveUpKw !== null || problem.reserveDownKw !== null)
-  );
+  if (!(problem.reserveEnduranceHours > 0)) return false;
+  // All-zero reserve arrays (the engine's default config) cost nothing: skip the O(S·T) backing work.
+  for (let t = 0; t < problem.slotCount; t++)
+    if ((problem.reserveUpKw?.[t] ?? 0) > 0 || (problem.reserveDownKw?.[t] ?? 0) > 0) return true;
+  return false;
 }
 
 /** Up and down kW session s backs in slot t at plan p, given its SoC at the slot's start and end (kWh). */
