@@ -140,11 +140,15 @@ const nextRow = makeRowSource(Date.UTC(2026, 0, 1));
  * control thread was runnable but not running (another thread or process had the CPU) from
  * the kernel's per-thread schedstat; the rest is other JavaScript on the event loop.
  */
-const gcPauses: Array<{ startMs: number; endMs: number }> = [];
+const gcPauses: Array<{ startMs: number; endMs: number; kind: number }> = [];
 if (args.diagnose) {
   new PerformanceObserver((list) => {
     for (const e of list.getEntries())
-      gcPauses.push({ startMs: e.startTime, endMs: e.startTime + e.duration });
+      gcPauses.push({
+        startMs: e.startTime,
+        endMs: e.startTime + e.duration,
+        kind: (e as { detail?: { kind?: number } }).detail?.kind ?? 0,
+      });
   }).observe({ entryTypes: ['gc'] });
 }
 const schedstatFd = args.diagnose ? openSync(`/proc/self/task/${process.pid}/schedstat`, 'r') : -1;
@@ -415,6 +419,18 @@ try {
         worstTicksSinkOff: attributeLateTicks(off),
         serverCpuSPerMillionRows: Number(((serverCpuS * 1e6) / stats.rowsWritten).toFixed(2)),
         gcPauses: gcPauses.length,
+        // perf_hooks kinds: 1 minor (scavenge), 2 major, 4 incremental marking, 8 weak callbacks.
+        gcMsByKind: Object.fromEntries(
+          [...new Set(gcPauses.map((g) => g.kind))].map((k) => [
+            k,
+            Number(
+              gcPauses
+                .filter((g) => g.kind === k)
+                .reduce((t, g) => t + g.endMs - g.startMs, 0)
+                .toFixed(1),
+            ),
+          ]),
+        ),
         gcPauseMsTotal: Number(gcPauses.reduce((t, g) => t + g.endMs - g.startMs, 0).toFixed(1)),
         cpuPctSinkOn: {
           server: Number(((100 * cpu.on.server) / on.elapsedS).toFixed(1)),
