@@ -447,7 +447,7 @@ async function runSize(brokers: string, kafkaVersion: string, siteCount: number)
   );
   const planCatchUpMs = performance.now() - ingestStart - ingestMs;
   if (process.env.EVFLEX_BENCH_TRACE) {
-    const [snapshot] = service.engine.snapshotRecords([siteIds[0] as string]);
+    const [snapshot] = await service.engine.snapshotRecords([siteIds[0] as string]);
     say(
       `    one site's snapshot: ${snapshot?.value.length} bytes; engine stats ${JSON.stringify(service.engine.stats())}`,
     );

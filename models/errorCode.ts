@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   EVFLEX_SOLVER_FAILED: { retriable: true, summary: 'optimizer failed or overran its budget' },
   EVFLEX_BROKER_UNAVAILABLE: { retriable: true, summary: 'message broker is unreachable' },
   EVFLEX_TELEMETRY_UNAVAILABLE: { retriable: true, summary: 'telemetry store is unreachable' },
+  EVFLEX_ENGINE_FAILED: { retriable: false, summary: 'the engine thread failed or refused a call' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

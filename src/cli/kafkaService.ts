@@ -1,14 +1,15 @@
 import { KafkaMessageBus } from '../adapters/kafka/kafkaMessageBus';
 import { KafkaSnapshotStore } from '../adapters/kafka/kafkaSnapshotStore';
 import { partitionForKey } from '../adapters/kafka/partitionForKey';
+import type { PackedRecords } from '../adapters/thread/packedRecords';
 import type { EvflexConfig } from '../config/configSchema';
-import type { Engine } from '../core/engine';
 import { EvflexError } from '../core/evflexError';
 import type { Clock } from '../core/ports/clock';
-import type { InboundRecord } from '../core/ports/records';
 import { emptySiteState } from '../core/siteRuntime';
 import { systemClock } from '../core/systemClock';
 import { compose } from './compose';
+import { type EngineHost, localEngineHost } from './engineHost';
+import { startThreadEngineHost } from './threadEngineHost';
 
 const CHECKPOINT_SLICE_SITES = 25;
 
@@ -23,10 +24,15 @@ export interface KafkaServiceOptions {
   log?: (line: string) => void;
   /** Called when the service can no longer run (consumer crashed, a rebalance hook failed). */
   onFatal?: (error: Error) => void;
+  /**
+   * Run the engine on a thread of its own (default), so Kafka I/O and the engine's work run
+   * side by side; false keeps it on this thread (a virtual clock needs that: it is not shared).
+   */
+  engineThread?: boolean;
 }
 
 export interface KafkaService {
-  engine: Engine;
+  engine: EngineHost;
   bus: KafkaMessageBus;
   /** Input partitions owned right now. */
   ownedPartitions(): number[];
@@ -59,18 +65,24 @@ export async function startKafkaService(
     log(`evflex: fatal: ${error.message}${error.cause ? ` (${String(error.cause)})` : ''}`);
     options.onFatal?.(error);
   };
-  const {
-    engine,
-    bus: composedBus,
-    telemetry,
-  } = await compose(config, {
-    clock,
-    log,
-    kafkaOptions: { commitMode: 'checkpoint', sessionTimeoutMs: options.sessionTimeoutMs, onFatal: fatal },
-  });
-  if (!(composedBus instanceof KafkaMessageBus))
-    throw new EvflexError('EVFLEX_CONFIG_INVALID', 'compose did not pick Kafka');
-  const bus = composedBus;
+  const kafkaOptions = {
+    commitMode: 'checkpoint' as const,
+    sessionTimeoutMs: options.sessionTimeoutMs,
+    onFatal: fatal,
+  };
+  let bus: KafkaMessageBus;
+  let engine: EngineHost;
+  const threaded = options.engineThread !== false && !options.clock;
+  if (threaded) {
+    bus = new KafkaMessageBus(config, clock, kafkaOptions);
+    engine = await startThreadEngineHost(config, { bus, log, onFatal: fatal });
+  } else {
+    const composed = await compose(config, { clock, log, kafkaOptions });
+    if (!(composed.bus instanceof KafkaMessageBus))
+      throw new EvflexError('EVFLEX_CONFIG_INVALID', 'compose did not pick Kafka');
+    bus = composed.bus;
+    engine = localEngineHost(composed.engine);
+  }
   const store = new KafkaSnapshotStore(config, {
     onInvalid: (siteId, reason) => log(`evflex: skipping unreadable snapshot of ${siteId}: ${reason}`),
   });
@@ -78,8 +90,6 @@ export async function startKafkaService(
   const configTopologies = new Map(config.sites.map((t) => [t.siteId, t]));
   const owned = new Set<number>();
   const ownsSite = (siteId: string) => owned.has(partitionForKey(siteId, partitionCount));
-  /** Sites whose state changed since the last checkpoint. */
-  const dirty = new Set<string>();
   let assignedOnce = false;
   let resolveAssigned: () => void = () => {};
   const assigned = new Promise<void>((resolve) => {
@@ -95,66 +105,47 @@ export async function startKafkaService(
   /** Lets work already queued in the engine finish, so no batch is half-applied. */
   const drain = () => engine.handleBatch([]);
 
-  const sitesIn = (partitions: readonly number[]) => {
+  const sitesIn = async (partitions: readonly number[]) => {
     const set = new Set(partitions);
-    return [...engine.sites().keys()].filter((siteId) => set.has(partitionForKey(siteId, partitionCount)));
+    return (await engine.siteIds()).filter((siteId) => set.has(partitionForKey(siteId, partitionCount)));
   };
 
   const checkpoint = () =>
     serialized(async () => {
       const captured = bus.handledPositions();
       await drain();
-      const ids = [...dirty];
-      dirty.clear();
+      const ids = await engine.takeDirty();
       // Snapshots are big (a 50-EVSE site is tens of kB): serialise and send them in slices,
       // yielding in between, so a checkpoint never stalls the latency path for long. A slice
       // taken later may be newer than `captured`; snapshots ahead of commits are fine.
       for (let i = 0; i < ids.length; i += CHECKPOINT_SLICE_SITES) {
-        const slice = ids.slice(i, i + CHECKPOINT_SLICE_SITES).filter((id) => engine.sites().has(id));
-        if (slice.length > 0) await bus.publish(engine.snapshotRecords(slice));
+        const records = await engine.snapshotRecords(ids.slice(i, i + CHECKPOINT_SLICE_SITES));
+        if (records.length > 0) await bus.publish(records);
         await new Promise((r) => setImmediate(r));
       }
       await bus.commitPositions(captured);
     });
 
-  const skipApplied = (records: InboundRecord[]): InboundRecord[] => {
-    const sites = engine.sites();
-    let kept: InboundRecord[] | null = null;
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i] as InboundRecord;
-      const next =
-        r.key === null ? undefined : sites.get(r.key)?.state.inputOffsets[`${r.topic}:${r.partition}`];
-      const applied = next !== undefined && BigInt(r.offset) < BigInt(next);
-      if (applied && kept === null) kept = records.slice(0, i);
-      else if (!applied && kept !== null) kept.push(r);
-      if (!applied && r.key !== null) dirty.add(r.key);
-    }
-    return kept ?? records;
-  };
-
   await bus.start({
-    onBatch: async (records) => {
-      const fresh = skipApplied(records);
-      await engine.handleBatch(fresh);
-      // Marked only once applied: a checkpoint must never clear a site whose batch is still queued.
-      for (const r of fresh) if (r.key !== null) dirty.add(r.key);
-    },
+    onBatch: (records) => engine.handleBatch(records),
+    ...(threaded ? { onPackedBatch: (batch: PackedRecords) => engine.handlePacked(batch) } : {}),
     onAssigned: (partitions) =>
       serialized(async () => {
         const states = await store.loadPartitions(partitions);
         await drain();
         for (const p of partitions) owned.add(p);
         const restored = [...states.values()];
+        const held = new Set(await engine.siteIds());
         // Sites configured up front but never snapshotted start from their configured topology.
         for (const [siteId, topology] of configTopologies) {
-          if (!states.has(siteId) && ownsSite(siteId) && !engine.sites().has(siteId)) {
+          if (!states.has(siteId) && ownsSite(siteId) && !held.has(siteId)) {
             restored.push({ ...emptySiteState(siteId, clock.nowMs()), topology });
           }
         }
-        engine.restore(restored);
+        await engine.restore(restored);
         // The engine may hold sites it does not own (seeded from config): drop them unsnapshotted.
-        const foreign = [...engine.sites().keys()].filter((id) => !ownsSite(id));
-        if (foreign.length > 0) engine.release(foreign);
+        const foreign = [...held].filter((id) => !ownsSite(id));
+        if (foreign.length > 0) await engine.release(foreign, false);
         log(`evflex: assigned partitions [${partitions.join(',')}], ${states.size} sites restored`);
         assignedOnce = true;
         resolveAssigned();
@@ -162,10 +153,9 @@ export async function startKafkaService(
     onRevoked: (partitions) =>
       serialized(async () => {
         await drain();
-        const ids = sitesIn(partitions);
+        const ids = await sitesIn(partitions);
         for (const p of partitions) owned.delete(p);
-        const records = engine.release(ids);
-        for (const id of ids) dirty.delete(id);
+        const records = await engine.release(ids, true);
         if (records.length > 0) await bus.publish(records);
         log(
           `evflex: revoked partitions [${partitions.join(',')}], ${ids.length} sites snapshotted and released`,
@@ -174,10 +164,9 @@ export async function startKafkaService(
     onLost: (partitions) =>
       serialized(async () => {
         await drain();
-        const ids = sitesIn(partitions);
+        const ids = await sitesIn(partitions);
         for (const p of partitions) owned.delete(p);
-        engine.release(ids);
-        for (const id of ids) dirty.delete(id);
+        await engine.release(ids, false);
         log(`evflex: lost partitions [${partitions.join(',')}], ${ids.length} sites dropped`);
       }),
   });
@@ -210,8 +199,9 @@ export async function startKafkaService(
         clearInterval(checkpointTimer);
         await exclusive;
         // bus.stop revokes everything: onRevoked snapshots and releases, then positions are committed.
+        await bus.stop();
+        // The engine last: it closes its telemetry sink, so the final batch's rows get their chance.
         await engine.stop();
-        await telemetry?.close();
       })();
       return stopped;
     },

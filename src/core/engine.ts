@@ -110,6 +110,11 @@ interface Work {
  * over units of work (input batches and timer ticks), processed strictly in order.
  * It talks to the world only through ports (bus, telemetry, clock, planner).
  */
+/** The position after a decimal offset; plain numbers below 2^53 (the common case), BigInt beyond. */
+function nextOffset(offset: string): string {
+  return offset.length < 16 ? String(Number(offset) + 1) : (BigInt(offset) + 1n).toString();
+}
+
 export function createEngine(deps: EngineDeps): Engine {
   const { config, clock, bus, planner } = deps;
   const telemetry = deps.telemetry ?? null;
@@ -149,13 +154,13 @@ export function createEngine(deps: EngineDeps): Engine {
 
   const record = (row: TelemetryRow) => telemetry?.record(row);
 
-  const validate = (r: InboundRecord, nowMs: number): Validated =>
-    validateRecord(r, {
-      config,
-      nowMs,
-      hasTopology: (siteId) => sites.get(siteId)?.index != null,
-      isDuplicate: (siteId, messageId) => sites.get(siteId)?.seenIds.has(messageId) ?? false,
-    });
+  /** One context for every record (the hot path allocates nothing per record here); `nowMs` per unit. */
+  const ingress = {
+    config,
+    nowMs: 0,
+    hasTopology: (siteId: string) => sites.get(siteId)?.index != null,
+    isDuplicate: (siteId: string, messageId: string) => sites.get(siteId)?.seenIds.has(messageId) ?? false,
+  };
 
   /** Route by site and fold into its state; refusals (dead letters, rejected acks) go to `out`. */
   const routeAndApply = (v: Validated, nowMs: number, out: OutboundRecord[]): void => {
@@ -177,9 +182,7 @@ export function createEngine(deps: EngineDeps): Engine {
       config.ingress.dedupeWindow,
       nowMs - config.ingress.maxMessageAgeS * 1000,
     );
-    runtime.state.inputOffsets[`${v.record.topic}:${v.record.partition}`] = (
-      BigInt(v.record.offset) + 1n
-    ).toString();
+    runtime.state.inputOffsets[`${v.record.topic}:${v.record.partition}`] = nextOffset(v.record.offset);
     recordInput(v, nowMs);
     const result = applyMessage(runtime, message, v.record.topic);
     if (result.ok) {
@@ -384,7 +387,8 @@ export function createEngine(deps: EngineDeps): Engine {
     // validate → route by site → apply, record by record (a plain loop: this is the hot path),
     map((work) => {
       const refusals: OutboundRecord[] = [];
-      for (const r of work.records) routeAndApply(validate(r, work.nowMs), work.nowMs, refusals);
+      ingress.nowMs = work.nowMs;
+      for (const r of work.records) routeAndApply(validateRecord(r, ingress), work.nowMs, refusals);
       return { work, refusals };
     }),
     // → decide every site that has a reason to → emit.

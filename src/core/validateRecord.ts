@@ -27,18 +27,22 @@ export interface IngressContext {
  * The edge: parse, check the schema, the key, the site, the ACL, the age and the
  * messageId, in that order. Past this point the core trusts its types.
  */
+function refusal(
+  record: InboundRecord,
+  code: ErrorCode,
+  reason: string,
+  siteId: string | null = null,
+  messageId: string | null = null,
+): Validated {
+  return { ok: false, record, code, reason, siteId, messageId };
+}
+
 export function validateRecord(record: InboundRecord, ctx: IngressContext): Validated {
-  const reject = (
-    code: ErrorCode,
-    reason: string,
-    siteId: string | null = null,
-    messageId: string | null = null,
-  ) => ({ ok: false, record, code, reason, siteId, messageId }) as const;
   let json: unknown;
   try {
     json = JSON.parse(record.value);
   } catch (error) {
-    return reject('EVFLEX_MALFORMED_JSON', (error as Error).message, record.key);
+    return refusal(record, 'EVFLEX_MALFORMED_JSON', (error as Error).message, record.key);
   }
   const parsed = topicSchemas[record.topic].safeParse(json);
   const rawHeader = json as { siteId?: unknown; messageId?: unknown } | null;
@@ -49,22 +53,29 @@ export function validateRecord(record: InboundRecord, ctx: IngressContext): Vali
       .slice(0, 5)
       .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
       .join('; ');
-    return reject('EVFLEX_SCHEMA_INVALID', detail, headerSite, headerId);
+    return refusal(record, 'EVFLEX_SCHEMA_INVALID', detail, headerSite, headerId);
   }
   const message = parsed.data as InputMessage;
   const { siteId, messageId, source, tsMs } = message;
   if (record.key !== null && record.key !== siteId) {
-    return reject('EVFLEX_KEY_MISMATCH', `key ${record.key} but siteId ${siteId}`, siteId, messageId);
+    return refusal(
+      record,
+      'EVFLEX_KEY_MISMATCH',
+      `key ${record.key} but siteId ${siteId}`,
+      siteId,
+      messageId,
+    );
   }
   const verdict = checkAcl(ctx.config.acl, siteId, record.topic, source);
   if (verdict === 'unknown-site')
-    return reject('EVFLEX_UNKNOWN_SITE', `site ${siteId} is not configured`, siteId, messageId);
+    return refusal(record, 'EVFLEX_UNKNOWN_SITE', `site ${siteId} is not configured`, siteId, messageId);
   const announcesTopology = 'kind' in message && message.kind === 'topology';
   if (!announcesTopology && !ctx.hasTopology(siteId)) {
-    return reject('EVFLEX_UNKNOWN_SITE', `site ${siteId} has no topology yet`, siteId, messageId);
+    return refusal(record, 'EVFLEX_UNKNOWN_SITE', `site ${siteId} has no topology yet`, siteId, messageId);
   }
   if (verdict === 'unauthorized') {
-    return reject(
+    return refusal(
+      record,
       'EVFLEX_UNAUTHORIZED_SOURCE',
       `${source} may not send ${record.topic} for ${siteId}`,
       siteId,
@@ -73,7 +84,8 @@ export function validateRecord(record: InboundRecord, ctx: IngressContext): Vali
   }
   const maxAgeMs = ctx.config.ingress.maxMessageAgeS * 1000;
   if (tsMs < ctx.nowMs - maxAgeMs) {
-    return reject(
+    return refusal(
+      record,
       'EVFLEX_STALE_MESSAGE',
       `${ctx.nowMs - tsMs} ms old, limit ${maxAgeMs} ms`,
       siteId,
@@ -81,7 +93,13 @@ export function validateRecord(record: InboundRecord, ctx: IngressContext): Vali
     );
   }
   if (ctx.isDuplicate(siteId, messageId)) {
-    return reject('EVFLEX_DUPLICATE_MESSAGE', `messageId ${messageId} already processed`, siteId, messageId);
+    return refusal(
+      record,
+      'EVFLEX_DUPLICATE_MESSAGE',
+      `messageId ${messageId} already processed`,
+      siteId,
+      messageId,
+    );
   }
   return { ok: true, record, message };
 }

@@ -13,6 +13,7 @@ import { EvflexError } from '../../core/evflexError';
 import type { Clock } from '../../core/ports/clock';
 import type { BusHandlers, MessageBus } from '../../core/ports/messageBus';
 import type { InboundRecord, OutboundRecord } from '../../core/ports/records';
+import { type PackedRecords, packRecords } from '../thread/packedRecords';
 import { coalesceLatestPerKey } from './coalesceLatestPerKey';
 import { coPartitionedAssigner } from './coPartitionedAssigner';
 import { kafkaClient } from './kafkaClient';
@@ -51,7 +52,16 @@ export interface KafkaBusHandlers extends BusHandlers {
    * Falls back to onRevoked when absent.
    */
   onLost?(partitions: number[]): Promise<void>;
+  /**
+   * When present, batches are handed over packed (raw bytes, see `packRecords`) instead of as
+   * strings, for an engine on another thread; `onBatch` is then used only for coalesced topics.
+   */
+  onPackedBatch?(batch: PackedRecords): Promise<void>;
 }
+
+/** Packed batches handed over but not yet done, at most (pipelining, checkpoint mode). */
+const MAX_PIPELINED_BATCHES = 8;
+const MAX_PIPELINED_RECORDS = 50_000;
 
 const REBALANCE_ERRORS = new Set([
   'REBALANCE_IN_PROGRESS',
@@ -103,6 +113,16 @@ export class KafkaMessageBus implements MessageBus {
   /** Rebalance hooks run in order; batches wait for it. */
   private hooks: Promise<void> = Promise.resolve();
   private inFlight: Promise<void> = Promise.resolve();
+  /**
+   * Packed batches handed to the engine and not yet done, oldest first. In checkpoint mode the
+   * bus does not wait for a batch before fetching the next: the engine (on its own thread)
+   * works on one while the next is read. Positions are recorded in hand-over order as batches
+   * complete; a batch that fails is fatal (no later position is recorded after it, and a
+   * restart replays from the last checkpoint, which the snapshots make exact).
+   */
+  private pipelined: { done: Promise<void>; records: number }[] = [];
+  private pipelinedRecords = 0;
+  private pipelineTail: Promise<void> = Promise.resolve();
   private stopping = false;
   private fatal: Error | null = null;
 
@@ -328,7 +348,19 @@ export class KafkaMessageBus implements MessageBus {
     if (!this.owned.includes(batch.partition)) return;
     const logical = this.names.inputOf(batch.topic);
     const last = batch.messages[batch.messages.length - 1]?.offset as string;
-    if (logical) {
+    const handlers = this.handlers as KafkaBusHandlers;
+    const next = (BigInt(last) + 1n).toString();
+    if (logical && handlers.onPackedBatch && !this.coalesce.has(logical)) {
+      const packed = packRecords(logical, batch.partition, this.clock.nowMs(), batch.messages);
+      if (this.options.commitMode === 'checkpoint') {
+        this.pipeline(handlers.onPackedBatch(packed), batch.topic, batch.partition, next, packed.count);
+        resolveOffset(last);
+        await this.pipelineRoom();
+        await this.heartbeatOrRevoke(heartbeat);
+        return;
+      }
+      await handlers.onPackedBatch(packed);
+    } else if (logical) {
       const receivedMs = this.clock.nowMs();
       let records: InboundRecord[] = new Array(batch.messages.length);
       for (let i = 0; i < batch.messages.length; i++) {
@@ -343,22 +375,70 @@ export class KafkaMessageBus implements MessageBus {
         };
       }
       if (this.coalesce.has(logical)) records = coalesceLatestPerKey(records);
-      await (this.handlers as BusHandlers).onBatch(records);
+      await handlers.onBatch(records);
     }
     resolveOffset(last);
-    const next = (BigInt(last) + 1n).toString();
     if (this.options.commitMode === 'checkpoint') {
-      let byPartition = this.handled.get(batch.topic);
-      if (!byPartition) {
-        byPartition = new Map();
-        this.handled.set(batch.topic, byPartition);
-      }
-      byPartition.set(batch.partition, next);
+      // After batches handed over earlier: positions are recorded in order.
+      await this.pipelineTail;
+      this.recordHandled(batch.topic, batch.partition, next);
     } else {
       await commitOffsetsIfNecessary({
         topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }],
       });
     }
+    await this.heartbeatOrRevoke(heartbeat);
+  }
+
+  private recordHandled(topic: string, partition: number, next: string): void {
+    let byPartition = this.handled.get(topic);
+    if (!byPartition) {
+      byPartition = new Map();
+      this.handled.set(topic, byPartition);
+    }
+    byPartition.set(partition, next);
+  }
+
+  private pipeline(done: Promise<void>, topic: string, partition: number, next: string, records: number) {
+    const epoch = this.assignmentEpoch;
+    const entry = { done, records };
+    this.pipelined.push(entry);
+    this.pipelinedRecords += records;
+    this.pipelineTail = this.pipelineTail
+      .then(() => done)
+      .then(
+        () => {
+          // A position from an earlier assignment is not this one's to record.
+          if (epoch === this.assignmentEpoch) this.recordHandled(topic, partition, next);
+        },
+        (error: unknown) => {
+          this.fail(
+            new EvflexError('EVFLEX_ENGINE_FAILED', `batch ${topic}[${partition}] before ${next} failed`, {
+              cause: error,
+            }),
+          );
+          throw error;
+        },
+      )
+      .finally(() => {
+        this.pipelined.splice(this.pipelined.indexOf(entry), 1);
+        this.pipelinedRecords -= records;
+      });
+    this.inFlight = this.pipelineTail.catch(() => {});
+  }
+
+  /** Waits while too much is handed over and not yet done (bounded memory, bounded lag). */
+  private async pipelineRoom(): Promise<void> {
+    while (
+      this.pipelined.length > MAX_PIPELINED_BATCHES ||
+      (this.pipelined.length > 1 && this.pipelinedRecords > MAX_PIPELINED_RECORDS)
+    ) {
+      await (this.pipelined[0] as { done: Promise<void> }).done.catch(() => {});
+      if (this.fatal) throw this.fatal;
+    }
+  }
+
+  private async heartbeatOrRevoke(heartbeat: () => Promise<void>): Promise<void> {
     try {
       await heartbeat();
     } catch (error) {

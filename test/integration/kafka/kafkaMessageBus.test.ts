@@ -7,6 +7,7 @@ import { createKafkaTopics } from '../../../src/adapters/kafka/createKafkaTopics
 import { kafkaClient } from '../../../src/adapters/kafka/kafkaClient';
 import { KafkaMessageBus } from '../../../src/adapters/kafka/kafkaMessageBus';
 import { partitionForKey } from '../../../src/adapters/kafka/partitionForKey';
+import { unpackRecords } from '../../../src/adapters/thread/packedRecords';
 import type { InboundRecord } from '../../../src/core/ports/records';
 import {
   aCollector,
@@ -143,6 +144,65 @@ describe('Kafka message bus against a real broker', () => {
       await waitFor(() => done.has('b'), 60_000, 'batch after retries');
       expect(attempts.get('poison')).toBe(3);
       expect([...done].sort()).toEqual(['a', 'b', 'poison']);
+    } finally {
+      await bus.stop();
+      await producer.close();
+    }
+  });
+
+  it('pipelines packed batches in checkpoint mode: positions recorded in order, only once done; a failure is fatal', async () => {
+    const config = aKafkaConfig(brokers, { kafka: { brokers: [brokers], partitions: 1 } });
+    await createKafkaTopics(config);
+    const producer = await aProducer(config);
+    let fatal: Error | null = null;
+    const bus = new KafkaMessageBus(config, clock, {
+      sessionTimeoutMs: 10_000,
+      commitMode: 'checkpoint',
+      onFatal: (error) => {
+        fatal = error;
+      },
+    });
+    // The "engine" finishes batches only when told to: the bus keeps fetching meanwhile.
+    const handedOver: { values: string[]; finish(ok: boolean): void }[] = [];
+    const physical = `${config.topicsPrefix}fleet.state`;
+    const position = () => bus.handledPositions().positions.get(physical)?.get(0);
+    try {
+      await bus.start({
+        onBatch: async () => {
+          throw new Error('strings path not expected');
+        },
+        onPackedBatch: (batch) =>
+          new Promise<void>((resolve, reject) => {
+            const values = unpackRecords(batch).map((r) => r.value);
+            handedOver.push({
+              values,
+              finish: (ok) => (ok ? resolve() : reject(new Error('engine failed'))),
+            });
+          }),
+      });
+      await waitFor(() => bus.assignedPartitions().length === 1, 30_000, 'assignment');
+      await producer.send('fleet.state', [{ key: 'site-1', value: 'a' }]);
+      await waitFor(() => handedOver.length === 1, 30_000, 'first batch');
+      await producer.send('fleet.state', [{ key: 'site-1', value: 'b' }]);
+      await waitFor(() => handedOver.length === 2, 30_000, 'second batch, first not done');
+      expect(position()).toBeUndefined();
+      handedOver[1]?.finish(true);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(position()).toBeUndefined(); // in order: the second waits for the first
+      handedOver[0]?.finish(true);
+      await waitFor(() => position() === '2', 10_000, 'both positions recorded');
+
+      await producer.send('fleet.state', [{ key: 'site-1', value: 'c' }]);
+      await waitFor(() => handedOver.length === 3, 30_000, 'third batch');
+      await producer.send('fleet.state', [{ key: 'site-1', value: 'd' }]);
+      await waitFor(() => handedOver.length === 4, 30_000, 'fourth batch');
+      handedOver[3]?.finish(true);
+      handedOver[2]?.finish(false);
+      await waitFor(() => fatal !== null, 10_000, 'fatal');
+      expect((fatal as unknown as { code: string }).code).toBe('EVFLEX_ENGINE_FAILED');
+      await new Promise((r) => setTimeout(r, 100));
+      expect(position()).toBe('2'); // nothing after the failed batch is recorded
+      expect(handedOver.flatMap((h) => h.values)).toEqual(['a', 'b', 'c', 'd']);
     } finally {
       await bus.stop();
       await producer.close();

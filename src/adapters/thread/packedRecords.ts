@@ -1,0 +1,87 @@
+import type { InputTopic } from '../../../models/topics';
+import type { InboundRecord } from '../../core/ports/records';
+
+/**
+ * One partition batch of input records packed for another thread: keys and values back to back
+ * in one buffer of their own (transferred, not copied), so the receiving thread turns bytes into
+ * strings and the thread that read them from the network does no per-record string work.
+ */
+export interface PackedRecords {
+  topic: InputTopic;
+  partition: number;
+  receivedMs: number;
+  count: number;
+  /** Keys and values, UTF-8, back to back. */
+  bytes: Uint8Array;
+  /** Per record: key start, key end (−1: no key), value end; the value starts at the key end. */
+  bounds: Int32Array;
+  offsets: string[];
+}
+
+/** A record as a client library hands it over: raw bytes and a decimal offset. */
+export interface RawRecord {
+  key: Uint8Array | null;
+  value: Uint8Array | null;
+  offset: string;
+}
+
+export function packRecords(
+  topic: InputTopic,
+  partition: number,
+  receivedMs: number,
+  records: readonly RawRecord[],
+): PackedRecords {
+  const count = records.length;
+  let total = 0;
+  for (let i = 0; i < count; i++) {
+    const r = records[i] as RawRecord;
+    total += (r.key?.byteLength ?? 0) + (r.value?.byteLength ?? 0);
+  }
+  // Its own ArrayBuffer (not a pooled slice), so it can be transferred.
+  const bytes = new Uint8Array(new ArrayBuffer(total));
+  const bounds = new Int32Array(count * 3);
+  const offsets: string[] = new Array(count);
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    const r = records[i] as RawRecord;
+    bounds[i * 3] = at;
+    if (r.key) {
+      bytes.set(r.key, at);
+      at += r.key.byteLength;
+      bounds[i * 3 + 1] = at;
+    } else bounds[i * 3 + 1] = -1;
+    if (r.value) {
+      bytes.set(r.value, at);
+      at += r.value.byteLength;
+    }
+    bounds[i * 3 + 2] = at;
+    offsets[i] = r.offset;
+  }
+  return { topic, partition, receivedMs, count, bytes, bounds, offsets };
+}
+
+/** The buffers to hand to postMessage's transfer list. */
+export function transferablesOf(packed: PackedRecords): ArrayBuffer[] {
+  return [packed.bytes.buffer as ArrayBuffer, packed.bounds.buffer as ArrayBuffer];
+}
+
+export function unpackRecords(packed: PackedRecords): InboundRecord[] {
+  const { bytes, bounds, offsets, count } = packed;
+  const decoder = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: InboundRecord[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const start = bounds[i * 3] as number;
+    const keyEnd = bounds[i * 3 + 1] as number;
+    const valueEnd = bounds[i * 3 + 2] as number;
+    const valueStart = keyEnd < 0 ? start : keyEnd;
+    out[i] = {
+      topic: packed.topic,
+      key: keyEnd < 0 ? null : decoder.toString('utf8', start, keyEnd),
+      value: decoder.toString('utf8', valueStart, valueEnd),
+      partition: packed.partition,
+      offset: offsets[i] as string,
+      receivedMs: packed.receivedMs,
+    };
+  }
+  return out;
+}

@@ -1,0 +1,66 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { packRecords, transferablesOf, unpackRecords } from '../../../src/adapters/thread/packedRecords';
+
+const utf8 = (s: string) => Buffer.from(s, 'utf8');
+
+describe('packed records (a partition batch handed to the engine thread)', () => {
+  it('round-trips keys, values and offsets, including null keys, empty values and multi-byte text', () => {
+    const packed = packRecords('fleet.state', 3, 1_700_000_000_000, [
+      { key: utf8('site-1'), value: utf8('{"a":1}'), offset: '41' },
+      { key: null, value: utf8('kein Schlüssel — ⚡'), offset: '42' },
+      { key: utf8('site-ü'), value: null, offset: '9007199254740993' },
+    ]);
+    expect(unpackRecords(packed)).toEqual([
+      {
+        topic: 'fleet.state',
+        key: 'site-1',
+        value: '{"a":1}',
+        partition: 3,
+        offset: '41',
+        receivedMs: 1_700_000_000_000,
+      },
+      {
+        topic: 'fleet.state',
+        key: null,
+        value: 'kein Schlüssel — ⚡',
+        partition: 3,
+        offset: '42',
+        receivedMs: 1_700_000_000_000,
+      },
+      {
+        topic: 'fleet.state',
+        key: 'site-ü',
+        value: '',
+        partition: 3,
+        offset: '9007199254740993',
+        receivedMs: 1_700_000_000_000,
+      },
+    ]);
+  });
+
+  it('owns its buffers, so they can be transferred, and survives the copy a transfer makes', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ key: fc.option(fc.string()), value: fc.string() }), { maxLength: 30 }),
+        (records) => {
+          const raw = records.map((r, i) => ({
+            key: r.key === null ? null : utf8(r.key),
+            value: utf8(r.value),
+            offset: String(i),
+          }));
+          const packed = packRecords('grid.frequency', 0, 0, raw);
+          for (const buffer of transferablesOf(packed)) expect(buffer.byteLength).toBeGreaterThanOrEqual(0);
+          expect(packed.bytes.byteOffset).toBe(0);
+          const moved = structuredClone(packed, { transfer: transferablesOf(packed) });
+          expect(packed.bytes.byteLength).toBe(0); // detached: really transferred
+          const back = unpackRecords(moved);
+          expect(back.map((r) => r.key)).toEqual(records.map((r) => r.key));
+          expect(back.map((r) => r.value)).toEqual(
+            records.map((r) => Buffer.from(r.value, 'utf8').toString('utf8')),
+          );
+        },
+      ),
+    );
+  });
+});
