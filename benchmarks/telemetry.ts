@@ -304,11 +304,12 @@ try {
   const sink = createClickHouseTelemetrySink({
     url: server.url,
     database: 'evflex_bench',
-    // Fewer, larger inserts: measured 2.3–2.7 server CPU-s per million rows at 1 s / 250k
-    // rows vs 3.1–4.9 at 250 ms / 100k (fewer parts to write and merge).
-    batchRows: 250_000,
+    // Server CPU per million rows (--diagnose): 3.1–4.9 s at 250 ms / 100k-row inserts,
+    // 2.8–4.9 at 500 ms / 100k, 2.3–2.9 at 1 s / 250k; but at 1 s the drain after each slice
+    // cost the rate 197–233k rows/s, so 500 ms (the config default).
+    batchRows: 100_000,
     maxBufferedRows: 2_000_000,
-    flushIntervalMs: 1_000,
+    flushIntervalMs: 500,
     log: (level, message) => {
       if (!args.json || level === 'error') console.error(message);
     },

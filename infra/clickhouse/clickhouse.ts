@@ -1,6 +1,6 @@
 /**
  * A ClickHouse server for people: `npx tsx infra/clickhouse/clickhouse.ts start [--port 8123]
- * [--fresh]` prints the url and leaves the server running on 127.0.0.1 with its data in
+ * [--nice 10] [--fresh]` prints the url and leaves the server running on 127.0.0.1 with its data in
  * `.cache/clickhouse/data` (kept across restarts; `--fresh` wipes it); `... stop` stops it by
  * the pid recorded in `.cache/clickhouse/current.json`; `... status` tells whether it is up.
  */
@@ -53,7 +53,9 @@ async function main(argv: string[]): Promise<number> {
       if (args.includes('--fresh')) rmSync(dataDir, { recursive: true, force: true });
       await mkdir(dataDir, { recursive: true });
       const port = option(args, '--port');
+      const nice = option(args, '--nice');
       const server = await startClickHouse({
+        niceness: nice ? Number(nice) : undefined,
         dataDir,
         keepData: true,
         detached: true,
@@ -89,7 +91,7 @@ async function main(argv: string[]): Promise<number> {
     }
     default:
       process.stderr.write(
-        'usage: npx tsx infra/clickhouse/clickhouse.ts start [--port N] [--fresh] | stop | status\n',
+        'usage: npx tsx infra/clickhouse/clickhouse.ts start [--port N] [--nice N] [--fresh] | stop | status\n',
       );
       return 2;
   }

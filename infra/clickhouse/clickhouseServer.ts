@@ -179,6 +179,13 @@ export async function startClickHouse(opts: StartClickHouseOptions = {}): Promis
     }
     const { child, url } = started;
     const pid = child.pid!;
+    if (opts.niceness !== undefined && opts.detached) {
+      // A detached server leads its own session, hence its own autogroup where the kernel has
+      // them: nice only ranks threads inside a group, so the group's weight is lowered too.
+      try {
+        writeFileSync(`/proc/${pid}/autogroup`, String(opts.niceness));
+      } catch {}
+    }
     log(`clickhouse-server pid ${pid} on ${url}, data dir ${dataDir}`);
     const watchdog = opts.detached ? null : startWatchdog(pid, dataDir, keepData);
     let stopping: Promise<void> | undefined;
