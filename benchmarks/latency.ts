@@ -195,8 +195,12 @@ async function produceAll(producer: Producer, topic: string, messages: { key: st
   }
 }
 
-/** Bare kafkajs consumer: time from joining to having read `expected` records. */
-async function bareIngest(kafka: Kafka, topic: string, expected: number): Promise<number> {
+/**
+ * Bare kafkajs consumer: time from joining to having read `expected` records. With `parse`, it
+ * also turns each value into a string and JSON.parses it — the least any consumer of JSON
+ * messages does, shown beside the required baseline to say how much of the gap is the format.
+ */
+async function bareIngest(kafka: Kafka, topic: string, expected: number, parse = false): Promise<number> {
   const consumer = kafka.consumer({
     groupId: `bench-bare-${randomBytes(4).toString('hex')}`,
     maxWaitTimeInMs: 100,
@@ -210,6 +214,7 @@ async function bareIngest(kafka: Kafka, topic: string, expected: number): Promis
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({
     eachBatch: async ({ batch }) => {
+      if (parse) for (const m of batch.messages) JSON.parse(m.value?.toString('utf8') ?? 'null');
       count += batch.messages.length;
     },
   });
@@ -354,6 +359,8 @@ interface SizeResult {
   ingestMsgsPerS: number;
   baselineIngestMsgsPerS: number;
   ingestRatio: number;
+  /** A bare consumer that also JSON.parses every value (not the target's baseline; context). */
+  parseOnlyIngestMsgsPerS: number;
   /** From the end of ingest until every site has its plan (deferred re-plans, in slices). */
   planCatchUpMs: number;
   kafkaVersion: string;
@@ -426,6 +433,7 @@ async function runSize(brokers: string, kafkaVersion: string, siteCount: number)
 
   await echo.disconnect();
   const baselineIngestMsgsPerS = await bareIngest(kafka, `${prefix}fleet.state`, fleet.length);
+  const parseOnlyIngestMsgsPerS = await bareIngest(kafka, `${prefix}fleet.state`, fleet.length, true);
 
   const service = await startKafkaService(config, { log: () => {} });
   // The clock starts when the engine may fetch (joined, its partitions' snapshots loaded),
@@ -453,7 +461,8 @@ async function runSize(brokers: string, kafkaVersion: string, siteCount: number)
     );
   }
   say(
-    `  ingest ${Math.round(ingestMsgsPerS)} msg/s (bare consumer ${Math.round(baselineIngestMsgsPerS)} msg/s); ` +
+    `  ingest ${Math.round(ingestMsgsPerS)} msg/s (bare consumer ${Math.round(baselineIngestMsgsPerS)} msg/s, ` +
+      `one that only JSON.parses ${Math.round(parseOnlyIngestMsgsPerS)}); ` +
       `every site planned ${Math.round(planCatchUpMs)} ms later`,
   );
 
@@ -545,6 +554,7 @@ async function runSize(brokers: string, kafkaVersion: string, siteCount: number)
     ingestMsgsPerS: Math.round(ingestMsgsPerS),
     baselineIngestMsgsPerS: Math.round(baselineIngestMsgsPerS),
     ingestRatio: round2(ingestMsgsPerS / baselineIngestMsgsPerS),
+    parseOnlyIngestMsgsPerS: Math.round(parseOnlyIngestMsgsPerS),
     planCatchUpMs: Math.round(planCatchUpMs),
     kafkaVersion,
   };

@@ -15,6 +15,13 @@ export const flexEnvelopeMessageSchema = z.object({
   energyMaxKwh: z.array(z.number()),
   reservedUpKw: z.array(z.number()),
   reservedDownKw: z.array(z.number()),
+  /**
+   * Of the reserve, what the plan's EVs can hold for `reserveEnduranceMin` (their energy and
+   * power, not only the connection's headroom); less than reserved = reserve the fleet cannot back.
+   */
+  reserveBackedUpKw: z.array(z.number()).optional(),
+  reserveBackedDownKw: z.array(z.number()).optional(),
+  reserveEnduranceMin: z.number().nonnegative().optional(),
   requestId: z.string().optional(),
 });
 export type FlexEnvelopeMessage = z.infer<typeof flexEnvelopeMessageSchema>;

@@ -43,7 +43,11 @@ export const configSchema = z.object({
        * memory bound are then dropped and counted.
        */
       spillDir: z.string().min(1).nullable().default(null),
-      maxSpillBytes: z.number().int().positive().default(1024 * 1024 * 1024),
+      maxSpillBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(1024 * 1024 * 1024),
     })
     .nullable()
     .default(null),
@@ -106,8 +110,20 @@ export const configSchema = z.object({
       fullActivationHz: quantity('Hz').default(0.2),
       reservedUpKw: quantity('kW').default(0),
       reservedDownKw: quantity('kW').default(0),
+      /**
+       * How long the fleet must be able to hold the full reserve (energy, not just power): the
+       * EU SOGL lets TSOs require 15–30 min for limited-energy FCR providers.
+       */
+      reserveEnduranceMin: quantity('min').pipe(z.number().nonnegative()).default(15),
     })
-    .default({ nominalHz: 50, deadbandHz: 0.01, fullActivationHz: 0.2, reservedUpKw: 0, reservedDownKw: 0 }),
+    .default({
+      nominalHz: 50,
+      deadbandHz: 0.01,
+      fullActivationHz: 0.2,
+      reservedUpKw: 0,
+      reservedDownKw: 0,
+      reserveEnduranceMin: 15,
+    }),
   state: z
     .object({
       /** How often every site's state is published to the compacted state.snapshots topic. */

@@ -47,6 +47,7 @@ export function createMpcPlanner(config: EvflexConfig): SitePlanner {
         horizonSlots,
         reserveUpKw,
         reserveDownKw,
+        reserveEnduranceHours: config.frequency.reserveEnduranceMin / 60,
       });
       const incremental = trigger.split('+').every((t) => INCREMENTAL_TRIGGERS.has(t));
       const previous = incremental ? (runtime.plannerMemory as SitePlan | null) : null;
@@ -104,5 +105,8 @@ function siteEnvelope(env: ReturnType<typeof flexEnvelope>, slots: number, slotH
     energyMaxKwh: cumulative(maxKw),
     reservedUpKw: row(env.reservedUpKw),
     reservedDownKw: row(env.reservedDownKw),
+    reserveBackedUpKw: row(env.reserveBackedUpKw),
+    reserveBackedDownKw: row(env.reserveBackedDownKw),
+    reserveEnduranceMin: Math.round(env.reserveEnduranceHours * 60 * 1000) / 1000,
   };
 }

@@ -134,3 +134,35 @@ describe('MPC planner in the engine (IEC 63110-1 8.2.3 smart charging)', () => {
     expect(SCHEMA_VERSION).toBe(1);
   });
 });
+
+describe('reserve the fleet can back (IEC 63110-1 8.2.10, energy for the endurance)', () => {
+  /** A nearly full EV can absorb a down-reserve for a few minutes, not for an hour. */
+  async function envelopeWith(reserveEnduranceMin: number) {
+    const config = parseConfig({ frequency: { reservedDownKw: 8, reserveEnduranceMin } });
+    const h = await anEngine(config, createMpcPlanner(config));
+    h.send('fleet.state', aTopologyMessage(site, T0));
+    const ev = anEv({
+      batteryCapacityKwh: 60,
+      socPct: 95,
+      energyTargetKwh: 1,
+      energyMinKwh: 0,
+      energyMaxKwh: 3,
+    });
+    h.send('fleet.state', anEvArrival('site-m', 'z1-s1-e1', ev, T0));
+    await h.deliver();
+    const envelopes = h.bus.outputs('flex.envelopes').map((r) => JSON.parse(r.value));
+    return envelopes.at(-1);
+  }
+
+  it('reports per slot what the EVs can hold for the configured endurance, and never more than they can', async () => {
+    const short = await envelopeWith(5);
+    const long = await envelopeWith(60);
+    expect(short.reserveEnduranceMin).toBe(5);
+    expect(long.reserveEnduranceMin).toBe(60);
+    expect(long.reservedDownKw[0]).toBe(8);
+    // 3 kWh of room at 95 % charging efficiency: about 3.2 kW for an hour, the full 8 kW for 5 minutes.
+    expect(long.reserveBackedDownKw[0]).toBeLessThan(4);
+    expect(short.reserveBackedDownKw[0]).toBeGreaterThan(long.reserveBackedDownKw[0]);
+    expect(short.reserveBackedDownKw[0]).toBeLessThanOrEqual(11 + 1e-9);
+  });
+});

@@ -26,6 +26,10 @@ export interface SiteEnvelope {
   energyMaxKwh: number[];
   reservedUpKw: number[];
   reservedDownKw: number[];
+  /** What the planned EVs can hold for the endurance (a planner that does not model it omits these). */
+  reserveBackedUpKw?: number[];
+  reserveBackedDownKw?: number[];
+  reserveEnduranceMin?: number;
 }
 
 /**
