@@ -1,4 +1,5 @@
 import { backReserve } from './backReserve';
+import { flowImprove } from './flowImprove';
 import { lagrangianLowerBound } from './lowerBound';
 import type { PlanningProblem } from './planningProblem';
 import { type ScheduleCost, scheduleCost } from './scheduleCost';
@@ -35,6 +36,10 @@ export interface FastScheduleOptions {
   /** Cross-session exchange passes and sessions scanned per session and pass; default 2 and 32. */
   exchangePasses?: number;
   exchangeBudget?: number;
+  /** Negative-cycle phase: largest sessions × slots it runs on, augmentations and arc relaxations at most. */
+  flowSizeLimit?: number;
+  flowAugments?: number;
+  flowWork?: number;
 }
 
 export interface FastScheduleResult extends ScheduleCost {
@@ -128,6 +133,21 @@ export function runPipeline(st: ScheduleState, options: FastScheduleOptions): vo
       } else loadSchedule(st, bestKw);
     }
   }
+  flowPhase(st, options);
+}
+
+/**
+ * Negative cycles in the residual graph (`flowImprove`): to a fixpoint on small sites, capped on mid-sized ones, off
+ * on large ones (their measured gap is already small and the search is not linear).
+ */
+function flowPhase(st: ScheduleState, options: FastScheduleOptions): void {
+  const size = st.S * st.T;
+  const limit = options.flowSizeLimit ?? 20_000;
+  if (size > limit) return;
+  flowImprove(st, {
+    maxAugments: options.flowAugments ?? 200 + 20 * st.S,
+    maxWork: options.flowWork ?? 2_000_000 + 400 * size,
+  });
 }
 
 function reachableKwh(st: ScheduleState, s: number): number {
