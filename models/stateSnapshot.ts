@@ -42,6 +42,24 @@ export const siteStateSchema = z.object({
   lastFrequencyHz: z.number().nullable(),
   /** Per input topic-partition: next offset to read after this snapshot. */
   inputOffsets: z.record(z.string(), z.string()),
+  /**
+   * Input that arrived before the site's topology (topics are read in no fixed order across
+   * each other), held until the topology comes and then applied in order, or dead-lettered as
+   * EVFLEX_UNKNOWN_SITE after `ingress.awaitTopologyS`. Part of the state: a restart loses none.
+   */
+  awaitingTopology: z
+    .array(
+      z.object({
+        /** A logical input topic name (models/topics.ts INPUT_TOPICS). */
+        topic: z.string(),
+        key: z.string().nullable(),
+        value: z.string(),
+        partition: z.number().int().nonnegative(),
+        offset: z.string(),
+        receivedMs: z.number(),
+      }),
+    )
+    .default([]),
   updatedMs: z.number().int().nonnegative(),
 });
 export type SiteState = z.infer<typeof siteStateSchema>;

@@ -63,8 +63,22 @@ export const configSchema = z.object({
       maxMessageAgeS: quantity('s').pipe(z.number().positive()).default(300),
       /** How many recent messageIds per site are remembered for duplicate detection. */
       dedupeWindow: z.number().int().positive().default(20_000),
+      /**
+       * Input for a site whose topology has not arrived yet is held this long (topics are read
+       * in no fixed order across each other: a DSO limit may come first), then dead-lettered.
+       */
+      awaitTopologyS: quantity('s').pipe(z.number().nonnegative()).default(60),
+      /** At most this many records held per site, and in all, before more are dead-lettered at once. */
+      maxAwaitingPerSite: z.number().int().nonnegative().default(1_000),
+      maxAwaitingTotal: z.number().int().nonnegative().default(100_000),
     })
-    .default({ maxMessageAgeS: 300, dedupeWindow: 20_000 }),
+    .default({
+      maxMessageAgeS: 300,
+      dedupeWindow: 20_000,
+      awaitTopologyS: 60,
+      maxAwaitingPerSite: 1_000,
+      maxAwaitingTotal: 100_000,
+    }),
   planner: z
     .object({
       solver: z.enum(['fast', 'placeholder']).default('fast'),

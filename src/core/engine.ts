@@ -110,6 +110,16 @@ interface Work {
  * over units of work (input batches and timer ticks), processed strictly in order.
  * It talks to the world only through ports (bus, telemetry, clock, planner).
  */
+/** The messageId of a held record (it was valid when held), for its dead letter. */
+function parseHeader(value: string): string | null {
+  try {
+    const id = (JSON.parse(value) as { messageId?: unknown }).messageId;
+    return typeof id === 'string' ? id : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The position after a decimal offset; plain numbers below 2^53 (the common case), BigInt beyond. */
 function nextOffset(offset: string): string {
   return offset.length < 16 ? String(Number(offset) + 1) : (BigInt(offset) + 1n).toString();
@@ -163,8 +173,8 @@ export function createEngine(deps: EngineDeps): Engine {
   };
 
   /** Route by site and fold into its state; refusals (dead letters, rejected acks) go to `out`. */
-  const routeAndApply = (v: Validated, nowMs: number, out: OutboundRecord[]): void => {
-    stats.recordsIn++;
+  const routeAndApply = (v: Validated, nowMs: number, out: OutboundRecord[], replay = false): void => {
+    if (!replay) stats.recordsIn++;
     if (!v.ok) {
       out.push(refuse(v, nowMs));
       return;
@@ -174,6 +184,10 @@ export function createEngine(deps: EngineDeps): Engine {
     if (!runtime) {
       runtime = siteRuntimeFromState(emptySiteState(message.siteId, nowMs));
       sites.set(message.siteId, runtime);
+    }
+    if (v.awaitsTopology) {
+      holdForTopology(runtime, v, nowMs, out);
+      return;
     }
     rememberMessageId(
       runtime,
@@ -188,6 +202,8 @@ export function createEngine(deps: EngineDeps): Engine {
     if (result.ok) {
       stats.accepted++;
       if (message.kind === 'frequency') watchFrequency(runtime);
+      else if (message.kind === 'topology' && runtime.state.awaitingTopology.length > 0)
+        applyHeld(runtime, nowMs, out);
       return;
     }
     out.push(
@@ -205,6 +221,73 @@ export function createEngine(deps: EngineDeps): Engine {
     );
     if (result.ack) out.push(rejectedAck(message.siteId, result.ack, result.reason, nowMs));
   };
+
+  /**
+   * Input for a site with no topology yet is held in the site's state (snapshotted with it), in
+   * arrival order, bounded per site and in all; it is applied once the topology comes, or
+   * dead-lettered after `ingress.awaitTopologyS`. A DSO limit read before the topology (topics
+   * are consumed in no fixed order across each other) is then obeyed, not lost.
+   */
+  let heldTotal = 0;
+  const holdForTopology = (
+    runtime: SiteRuntime,
+    v: Extract<Validated, { ok: true }>,
+    nowMs: number,
+    out: OutboundRecord[],
+  ) => {
+    const { awaitTopologyS, maxAwaitingPerSite, maxAwaitingTotal } = config.ingress;
+    const held = runtime.state.awaitingTopology;
+    if (awaitTopologyS <= 0 || held.length >= maxAwaitingPerSite || heldTotal >= maxAwaitingTotal) {
+      out.push(unknownSite(v.record, v.message.siteId, v.message.messageId, 'has no topology', nowMs));
+      if (!runtime.index && held.length === 0) sites.delete(runtime.state.siteId);
+      return;
+    }
+    held.push({ ...v.record });
+    heldTotal++;
+    runtime.state.inputOffsets[`${v.record.topic}:${v.record.partition}`] = nextOffset(v.record.offset);
+  };
+
+  const applyHeld = (runtime: SiteRuntime, nowMs: number, out: OutboundRecord[]) => {
+    const held = runtime.state.awaitingTopology;
+    runtime.state.awaitingTopology = [];
+    heldTotal -= held.length;
+    for (const r of held) routeAndApply(validateRecord(r as InboundRecord, ingress), nowMs, out, true);
+  };
+
+  /** On ticks: what waited too long for its topology is dead-lettered, and the empty site forgotten. */
+  const expireHeld = (runtime: SiteRuntime, nowMs: number, out: OutboundRecord[]) => {
+    const held = runtime.state.awaitingTopology;
+    const waitMs = config.ingress.awaitTopologyS * 1000;
+    let expired = 0;
+    while (expired < held.length && nowMs - (held[expired] as InboundRecord).receivedMs >= waitMs) expired++;
+    if (expired === 0) return;
+    for (const r of held.splice(0, expired)) {
+      const header = parseHeader(r.value);
+      out.push(
+        unknownSite(
+          r as InboundRecord,
+          runtime.state.siteId,
+          header,
+          `sent no topology within ${config.ingress.awaitTopologyS} s`,
+          nowMs,
+        ),
+      );
+    }
+    heldTotal -= expired;
+    if (held.length === 0) sites.delete(runtime.state.siteId);
+  };
+
+  const unknownSite = (
+    record: InboundRecord,
+    siteId: string,
+    messageId: string | null,
+    why: string,
+    nowMs: number,
+  ): OutboundRecord =>
+    refuse(
+      { ok: false, record, code: 'EVFLEX_UNKNOWN_SITE', reason: `site ${siteId} ${why}`, siteId, messageId },
+      nowMs,
+    );
 
   /** Re-decide at once when the droop response moved enough to matter (the real-time layer). */
   const reserveKw = Math.max(config.frequency.reservedUpKw, config.frequency.reservedDownKw);
@@ -272,7 +355,11 @@ export function createEngine(deps: EngineDeps): Engine {
     const out: EngineOutput = { nowMs: work.nowMs, records: [], decisions: [] };
     const replanMs = config.planner.replanIntervalS * 1000;
     for (const runtime of sites.values()) {
-      if (!runtime.index) continue;
+      if (!runtime.index) {
+        if (work.kind === 'tick' && runtime.state.awaitingTopology.length > 0)
+          expireHeld(runtime, work.nowMs, out.records);
+        continue;
+      }
       if (work.kind === 'tick') {
         pruneExpired(runtime, work.nowMs);
         if (work.nowMs - runtime.lastDecisionMs >= replanMs) runtime.triggers.add('timer');
@@ -456,6 +543,7 @@ export function createEngine(deps: EngineDeps): Engine {
       for (const state of states) {
         const runtime = siteRuntimeFromState(structuredClone(state));
         const existing = sites.get(state.siteId);
+        heldTotal += runtime.state.awaitingTopology.length - (existing?.state.awaitingTopology.length ?? 0);
         if (existing) {
           // Never let versions go backwards when a snapshot is older than what we emitted.
           for (const [evseId, v] of Object.entries(existing.state.versions))
@@ -471,7 +559,10 @@ export function createEngine(deps: EngineDeps): Engine {
     release(siteIds) {
       const ids = [...siteIds];
       const records = snapshotRecords(ids);
-      for (const id of ids) sites.delete(id);
+      for (const id of ids) {
+        heldTotal -= sites.get(id)?.state.awaitingTopology.length ?? 0;
+        sites.delete(id);
+      }
       return records;
     },
     snapshotRecords,

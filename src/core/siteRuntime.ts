@@ -52,6 +52,7 @@ export function emptySiteState(siteId: string, nowMs: number): SiteState {
     recentMessageTsMs: [],
     lastFrequencyHz: null,
     inputOffsets: {},
+    awaitingTopology: [],
     updatedMs: nowMs,
   };
 }

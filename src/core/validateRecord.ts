@@ -5,7 +5,13 @@ import { checkAcl } from './acl';
 import type { InboundRecord } from './ports/records';
 
 export type Validated =
-  | { ok: true; record: InboundRecord; message: InputMessage }
+  | {
+      ok: true;
+      record: InboundRecord;
+      message: InputMessage;
+      /** Valid, but the site has no topology yet: to be held until it comes (see the engine). */
+      awaitsTopology?: boolean;
+    }
   | {
       ok: false;
       record: InboundRecord;
@@ -23,10 +29,6 @@ export interface IngressContext {
   isDuplicate(siteId: string, messageId: string): boolean;
 }
 
-/**
- * The edge: parse, check the schema, the key, the site, the ACL, the age and the
- * messageId, in that order. Past this point the core trusts its types.
- */
 function refusal(
   record: InboundRecord,
   code: ErrorCode,
@@ -37,6 +39,11 @@ function refusal(
   return { ok: false, record, code, reason, siteId, messageId };
 }
 
+/**
+ * The edge: parse, check the schema, the key, the site, the ACL, the age and the
+ * messageId, in that order, then whether the site has a topology yet. Past this point the
+ * core trusts its types.
+ */
 export function validateRecord(record: InboundRecord, ctx: IngressContext): Validated {
   let json: unknown;
   try {
@@ -69,10 +76,6 @@ export function validateRecord(record: InboundRecord, ctx: IngressContext): Vali
   const verdict = checkAcl(ctx.config.acl, siteId, record.topic, source);
   if (verdict === 'unknown-site')
     return refusal(record, 'EVFLEX_UNKNOWN_SITE', `site ${siteId} is not configured`, siteId, messageId);
-  const announcesTopology = 'kind' in message && message.kind === 'topology';
-  if (!announcesTopology && !ctx.hasTopology(siteId)) {
-    return refusal(record, 'EVFLEX_UNKNOWN_SITE', `site ${siteId} has no topology yet`, siteId, messageId);
-  }
   if (verdict === 'unauthorized') {
     return refusal(
       record,
@@ -101,5 +104,8 @@ export function validateRecord(record: InboundRecord, ctx: IngressContext): Vali
       messageId,
     );
   }
+  const announcesTopology = 'kind' in message && message.kind === 'topology';
+  if (!announcesTopology && !ctx.hasTopology(siteId))
+    return { ok: true, record, message, awaitsTopology: true };
   return { ok: true, record, message };
 }

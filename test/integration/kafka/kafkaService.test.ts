@@ -46,6 +46,8 @@ describe('evflex service on a real broker', () => {
           { siteId: '*', topic: 'grid.frequency', sources: ['meter-1'] },
           { siteId: '*', topic: 'rm.signals', sources: ['fo-1'] },
         ],
+        // Input for a site without topology is held this long before it is dead-lettered.
+        ingress: { awaitTopologyS: 3 },
       });
       await createKafkaTopics(config);
       producer = await aProducer(config);
@@ -113,6 +115,41 @@ describe('evflex service on a real broker', () => {
         expect(totalKw).toBeLessThanOrEqual(30 + 1e-6);
         for (const e of evses) expect(e.validToMs).toBeGreaterThan(Date.now());
       }
+    });
+
+    it('a DSO limit read before the site topology (another topic) is held, then obeyed and acked', async () => {
+      const site = aSite('site-dso-first', { importLimitKw: 120 });
+      const variation = aPowerVariation(site, 25, Date.now());
+      await producer.send('dso.power-variation', [keyed(variation)]);
+      await new Promise((r) => setTimeout(r, 500));
+      const now = Date.now();
+      await producer.send('fleet.state', [
+        keyed(aTopologyMessage(site, now)),
+        ...site.evses.map((_, i) => keyed(anEvArrival(site, i, now))),
+      ]);
+      await collector.waitFor(
+        () =>
+          collector
+            .of('acks')
+            .some((r) => (JSON.parse(r.value) as AckMessage).requestMessageId === variation.messageId),
+        60_000,
+        'the ack',
+      );
+      await collector.waitFor(
+        () =>
+          [...completeSetpointSets(collector.of('setpoints')).values()].some(
+            (set) => set[0]?.siteId === site.siteId && set.some((m) => m.trigger.includes('arrival')),
+          ),
+        60_000,
+        'setpoints for the arrivals',
+      );
+      for (const set of completeSetpointSets(collector.of('setpoints')).values()) {
+        if (set[0]?.siteId !== site.siteId) continue;
+        const totalKw = set.flatMap((m) => m.evses).reduce((sum, e) => sum + e.limitKw, 0);
+        expect(totalKw).toBeLessThanOrEqual(25 + 1e-6);
+      }
+      const dead = collector.of('deadletter').map((r) => JSON.parse(r.value) as DeadLetterMessage);
+      expect(dead.filter((d) => d.siteId === site.siteId)).toEqual([]);
     });
 
     it('every kind of bad input goes to deadletter with its code while good messages still flow', async () => {
