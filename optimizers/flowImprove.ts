@@ -107,8 +107,10 @@ class FlowGraph {
   private sMul: number[] = [];
   private readonly touchedSlot: Uint8Array;
   private readonly touchedSession: Uint8Array;
-  private readonly upBacked: Float64Array;
-  private readonly downBacked: Float64Array;
+  /** Per slot: reserve kW not backed (negative: backed with that much to spare). */
+  private readonly upShort: Float64Array;
+  private readonly downShort: Float64Array;
+  private readonly terms = new Float64Array(4);
 
   constructor(st: ScheduleState) {
     this.st = st;
@@ -124,8 +126,8 @@ class FlowGraph {
     this.stamp = new Int32Array(this.V);
     this.touchedSlot = new Uint8Array(st.T);
     this.touchedSession = new Uint8Array(st.S);
-    this.upBacked = new Float64Array(st.T);
-    this.downBacked = new Float64Array(st.T);
+    this.upShort = new Float64Array(st.T);
+    this.downShort = new Float64Array(st.T);
   }
 
   private treeNode(n: number, t: number): number {
@@ -137,7 +139,8 @@ class FlowGraph {
   }
 
   private arc(u: number, v: number, capacity: number, c: number, gn: number, kd = 0, s = -1, t = -1): void {
-    if (!(capacity > 1e-9)) return;
+    // Slivers of capacity only make label cycles whose push saves nothing.
+    if (!(capacity > 1e-6)) return;
     if (this.m === this.from.length) this.grow();
     const i = this.m++;
     this.from[i] = u;
@@ -183,8 +186,10 @@ class FlowGraph {
     const reserve = reserveActive(P);
     if (reserve) {
       const b = reserveBacking(P, st.kw);
-      this.upBacked.set(b.upKw);
-      this.downBacked.set(b.downKw);
+      for (let t = 0; t < T; t++) {
+        this.upShort[t] = (P.reserveUpKw ? P.reserveUpKw[t] : 0) - b.upKw[t];
+        this.downShort[t] = (P.reserveDownKw ? P.reserveDownKw[t] : 0) - b.downKw[t];
+      }
     }
     // Unbacked reserve per kWh of root flow: (kW × E) at the required-energy penalty.
     const resPrice = reserve ? (requiredPenaltyPerKwh(P) * P.reserveEnduranceHours) / h : 0;
@@ -199,22 +204,19 @@ class FlowGraph {
       let downCost = -slopeDown(P, t, Pt);
       if (reserve) {
         // Raising the EV flow backs more up-reserve and less down-reserve (1 kW per kW); lowering it the reverse.
-        const upShort = (P.reserveUpKw ? P.reserveUpKw[t] : 0) - this.upBacked[t];
-        const downShort = (P.reserveDownKw ? P.reserveDownKw[t] : 0) - this.downBacked[t];
+        const upShort = this.upShort[t];
+        const downShort = this.downShort[t];
+        // Short (> 0) or exactly backed (0): a change that lowers the backing costs; a short one gains.
         if (upShort > 1e-9) {
           upCost -= resPrice;
           upKw = Math.min(upKw, upShort);
-        } else {
-          downCost += resPrice * (upShort > -1e-9 ? 1 : 0);
-          if (upShort <= -1e-9) downKw = Math.min(downKw, -upShort);
-        }
+        } else if (upShort < -1e-9) downKw = Math.min(downKw, -upShort);
+        if (upShort > -1e-9) downCost += resPrice;
         if (downShort > 1e-9) {
           downCost -= resPrice;
           downKw = Math.min(downKw, downShort);
-        } else {
-          upCost += resPrice * (downShort > -1e-9 ? 1 : 0);
-          if (downShort <= -1e-9) upKw = Math.min(upKw, -downShort);
-        }
+        } else if (downShort < -1e-9) upKw = Math.min(upKw, -downShort);
+        if (downShort > -1e-9) upCost += resPrice;
       }
       this.arc(0, root, upKw * h, upCost, 1);
       this.arc(root, 0, downKw * h, downCost, 1);
@@ -253,8 +255,20 @@ class FlowGraph {
         else if (dMax > 0) this.arc(bat, grid, ((dMax + p) * h) / etaD, wear * etaD, etaD, 3, s, t);
         if (t + 1 < end) {
           const next = this.battery(s, t + 1);
-          this.arc(bat, next, capacity - soc[t + 1], 0, 1);
-          this.arc(next, bat, soc[t + 1] - floor, 0, 1);
+          let raiseCost = 0;
+          let lowerCost = 0;
+          let raiseCap = capacity - soc[t + 1];
+          let lowerCap = soc[t + 1] - floor;
+          if (reserve) {
+            const terms = this.terms;
+            this.socTerms(s, t + 1, soc, terms);
+            raiseCost = terms[0];
+            raiseCap = Math.min(raiseCap, terms[1]);
+            lowerCost = terms[2];
+            lowerCap = Math.min(lowerCap, terms[3]);
+          }
+          this.arc(bat, next, raiseCap, raiseCost, 1);
+          this.arc(next, bat, lowerCap, lowerCost, 1);
         }
       }
       // Delivered energy ↔ G, one linear piece at a time.
@@ -278,6 +292,14 @@ class FlowGraph {
       else downCap = Math.min(downCap, delivered - target);
       if (delivered <= required + 1e-9) downCost += bigPenalty;
       else downCap = Math.min(downCap, delivered - required);
+      if (reserve) {
+        const terms = this.terms;
+        this.socTerms(s, end, soc, terms);
+        upCost += terms[0];
+        upCap = Math.min(upCap, terms[1]);
+        downCost += terms[2];
+        downCap = Math.min(downCap, terms[3]);
+      }
       // The SoC after the window stays flat: its bounds are those of the last boundary.
       this.arc(this.battery(s, end - 1), 0, upCap, upCost, 1);
       this.arc(0, this.battery(s, end - 1), downCap, downCost, 1);
@@ -305,6 +327,75 @@ class FlowGraph {
       this.outArc[fill[this.from[i]]++] = i;
       this.inArc[inFill[this.to[i]]++] = i;
     }
+  }
+
+  /**
+   * Reserve backing through the SoC at boundary k of session s (see `reserveBacking`): in each window slot next to k,
+   * up-backing of a V2G session grows with the lower of the slot's two SoCs (while below dMax), down-backing falls
+   * with the higher one (while below pMax). Writes the cost per battery kWh and the linear range of raising the SoC
+   * (out[0], out[1]) and of lowering it (out[2], out[3]), at the required-energy penalty per unbacked kW × E.
+   */
+  private socTerms(s: number, k: number, soc: Float64Array, out: Float64Array): void {
+    const P = this.st.problem;
+    const E = P.reserveEnduranceHours;
+    const penalty = requiredPenaltyPerKwh(P);
+    const etaC = P.chargeEfficiency[s];
+    const etaD = P.dischargeEfficiency[s];
+    const dMax = P.maxDischargeKw[s];
+    const pMax = P.maxChargeKw[s];
+    const floor = socFloorKwh(P, s);
+    const capacity = P.capacityKwh[s];
+    const x = soc[k];
+    let rc = 0;
+    let rCap = Number.POSITIVE_INFINITY;
+    let lc = 0;
+    let lCap = Number.POSITIVE_INFINITY;
+    for (let t = k - 1; t <= k; t++) {
+      if (t < P.firstSlot[s] || t >= P.endSlot[s]) continue;
+      const o = t === k - 1 ? soc[k - 1] : soc[k + 1];
+      const upShort = this.upShort[t];
+      const downShort = this.downShort[t];
+      if (dMax > 0) {
+        // Up: min(dMax, (min SoC − floor)·ηd / E).
+        const X = ((Math.min(x, o) - floor) * etaD) / E;
+        if (x < o - 1e-12) {
+          rCap = Math.min(rCap, o - x);
+          if (X < dMax - 1e-12) {
+            rCap = Math.min(rCap, ((dMax - X) * E) / etaD);
+            if (upShort > 1e-9) {
+              rc -= penalty * etaD;
+              rCap = Math.min(rCap, (upShort * E) / etaD);
+            }
+          }
+        }
+        if (x <= o + 1e-12) {
+          if (X > dMax + 1e-12) lCap = Math.min(lCap, ((X - dMax) * E) / etaD);
+          else if (upShort > -1e-9) lc += penalty * etaD;
+          else lCap = Math.min(lCap, (-upShort * E) / etaD);
+        } else lCap = Math.min(lCap, x - o);
+      }
+      // Down: min(pMax, (capacity − max SoC) / (E·ηc)).
+      const Y = (capacity - Math.max(x, o)) / (E * etaC);
+      if (x >= o - 1e-12) {
+        if (Y > pMax + 1e-12) rCap = Math.min(rCap, (Y - pMax) * E * etaC);
+        else if (downShort > -1e-9) rc += penalty / etaC;
+        else rCap = Math.min(rCap, -downShort * E * etaC);
+      } else rCap = Math.min(rCap, o - x);
+      if (x > o + 1e-12) {
+        lCap = Math.min(lCap, x - o);
+        if (Y < pMax - 1e-12) {
+          lCap = Math.min(lCap, (pMax - Y) * E * etaC);
+          if (downShort > 1e-9) {
+            lc -= penalty / etaC;
+            lCap = Math.min(lCap, downShort * E * etaC);
+          }
+        }
+      }
+    }
+    out[0] = rc;
+    out[1] = rCap;
+    out[2] = lc;
+    out[3] = lCap;
   }
 
   /**

@@ -16,8 +16,8 @@ export function reserveInstance(seed: number, v2g: boolean): PlanningInput {
 }
 
 /** Heavily overloaded site: up to 12 EVs whose minimum and target far exceed a site limit of 5–15 % of EVSE capacity. */
-export function overloadedInstance(seed: number, v2g: boolean): PlanningInput {
-  const base = randomInstance(seed, { v2g, maxSessions: 12, maxSlots: 16, limits: 'realistic' });
+export function overloadedInstance(seed: number, v2g: boolean, maxSessions = 12): PlanningInput {
+  const base = randomInstance(seed, { v2g, maxSessions, maxSlots: 16, limits: 'realistic' });
   const r = mulberry32(seed ^ 0x5bd1e995);
   let evseKw = 0;
   for (const { session } of base.sessions) evseKw += session.maxChargeKw;
@@ -57,6 +57,8 @@ export function gapInstance(cls: string, seed: number): PlanningInput {
       return overloadedInstance(seed, false);
     case 'overloadedV2g':
       return overloadedInstance(seed, true);
+    case 'overloadedLarge':
+      return overloadedInstance(seed, seed % 2 === 0, 60);
     default:
       throw new Error(`unknown class ${cls}`);
   }
