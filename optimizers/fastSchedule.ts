@@ -142,11 +142,11 @@ export function runPipeline(st: ScheduleState, options: FastScheduleOptions): vo
  */
 function flowPhase(st: ScheduleState, options: FastScheduleOptions): void {
   const size = st.S * st.T;
-  const limit = options.flowSizeLimit ?? 20_000;
+  const limit = options.flowSizeLimit ?? 10_000;
   if (size > limit) return;
   flowImprove(st, {
     maxAugments: options.flowAugments ?? 200 + 20 * st.S,
-    maxWork: options.flowWork ?? 2_000_000 + 400 * size,
+    maxWork: options.flowWork ?? 2_000_000 + 100 * size,
   });
 }
 

@@ -5,6 +5,7 @@ import { buildPlanningProblem } from '../../optimizers/buildPlanningProblem';
 import { checkFeasibility } from '../../optimizers/checkFeasibility';
 import { exactScheduleGlpk } from '../../optimizers/exactSchedule';
 import { fastSchedule } from '../../optimizers/fastSchedule';
+import { overloadedInstance } from './support/gapInstances';
 import { randomInstance } from './support/randomInstance';
 import { loadGlpk } from './support/solvers';
 
@@ -52,13 +53,11 @@ describe('properties on random sites', () => {
         );
         if (fast.lowerBound !== null) expect(fast.lowerBound).toBeLessThanOrEqual(exact.costTotal + 1e-6);
       }),
-      // Fixed seed for reproducible CI; a 1,500-instance scan with other seeds found 1 site above 0.5 % (1.3 %).
       { numRuns: 150, seed: 63110 },
     );
   });
 
-  it('with V2G or very tight limits: always feasible, never below the optimum, within 0.5 % on most sites', () => {
-    const gaps: number[] = [];
+  it('with V2G or very tight limits: always feasible, never below the optimum, within 0.5 % of it', () => {
     fc.assert(
       fc.property(seed, fc.boolean(), fc.boolean(), (sd, siteLoad, v2g) => {
         const p = buildPlanningProblem(
@@ -72,14 +71,31 @@ describe('properties on random sites', () => {
         expect(fast.costTotal).toBeGreaterThanOrEqual(
           exact.costTotal - 1e-6 * Math.max(1, Math.abs(exact.costTotal)),
         );
-        gaps.push(gapPct(fast.costTotal, exact.costTotal));
+        // Vehicle-to-vehicle transfers under a binding export limit and chains through PV-surplus slots are found by
+        // the negative-cycle phase (scan of seeds 1–400: 0 above 0.5 %, worst 0.000 %).
+        expect(gapPct(fast.costTotal, exact.costTotal)).toBeLessThanOrEqual(0.5);
       }),
       { numRuns: 200, seed: 20261123 },
     );
-    const within = gaps.filter((g) => g <= 0.5).length / gaps.length;
-    // Measured on 600 V2G instances: ~98 % within 0.5 % (the rest mostly have jointly unreachable minima where the
-    // optimum meets slightly more through vehicle-to-vehicle transfers); tight non-V2G sites: > 99 %.
-    expect(within).toBeGreaterThanOrEqual(0.85);
+  });
+
+  it('on heavily overloaded sites (limit 5–15 % of EVSE power, V2G or not): within 0.5 % of the optimum', () => {
+    fc.assert(
+      fc.property(seed, fc.boolean(), (sd, v2g) => {
+        const p = buildPlanningProblem(overloadedInstance(sd, v2g));
+        const exact = exactScheduleGlpk(p, glpk);
+        expect(exact.status).toBe('optimal');
+        const fast = fastSchedule(p);
+        expect(hard(p, fast.sessionKw)).toEqual([]);
+        // Throughput is a max-flow problem here: the required energy the fast plan misses is the optimum's.
+        expect(fast.unmetRequiredKwh).toBeLessThanOrEqual(exact.unmetRequiredKwh + 1e-6);
+        expect(fast.costTotal).toBeGreaterThanOrEqual(
+          exact.costTotal - 1e-6 * Math.max(1, Math.abs(exact.costTotal)),
+        );
+        expect(gapPct(fast.costTotal, exact.costTotal)).toBeLessThanOrEqual(0.5);
+      }),
+      { numRuns: 60, seed: 5150 },
+    );
   });
 
   it('with AC floors the exact MILP is feasible and the fast schedule stays feasible', () => {

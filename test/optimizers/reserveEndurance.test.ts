@@ -10,6 +10,7 @@ import type { PlanningProblem } from '../../optimizers/planningProblem';
 import { planSite } from '../../optimizers/planSite';
 import { mulberry32 } from '../../optimizers/syntheticSite';
 import { anEv, anInput, aSite } from './support/builders';
+import { reserveInstance } from './support/gapInstances';
 import { randomInstance } from './support/randomInstance';
 import { loadGlpk } from './support/solvers';
 
@@ -116,5 +117,22 @@ describe('reserve endurance', () => {
       }),
       { numRuns: 80, seed: 1562 },
     );
+  });
+  it('gap on random reserve sites (seeds 1–60): ≥ 85 % within 0.5 % of the LP, never below it (known gap)', () => {
+    const gaps: number[] = [];
+    for (let sd = 1; sd <= 60; sd++) {
+      const p = buildPlanningProblem(reserveInstance(sd, sd % 2 === 0));
+      const exact = exactScheduleGlpk(p, glpk);
+      expect(exact.status).toBe('optimal');
+      const fast = fastSchedule(p);
+      expect(hard(p, fast.sessionKw)).toEqual([]);
+      expect(fast.costTotal).toBeGreaterThanOrEqual(
+        exact.costTotal - 1e-6 * Math.max(1, Math.abs(exact.costTotal)),
+      );
+      gaps.push(((fast.costTotal - exact.costTotal) / Math.max(1e-9, Math.abs(exact.costTotal))) * 100);
+    }
+    // Measured: 53 of 60 within 0.5 % (seeds 1–100: 92 of 100; was 64). Backing is a side constraint coupling the
+    // sessions of a slot, which the negative-cycle phase only prices one arc at a time (README "Known gaps").
+    expect(gaps.filter((g) => g <= 0.5).length).toBeGreaterThanOrEqual(51);
   });
 });

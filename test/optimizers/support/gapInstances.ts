@@ -45,6 +45,8 @@ export function gapInstance(cls: string, seed: number): PlanningInput {
   switch (cls) {
     case 'v2g':
       return randomInstance(seed, { v2g: true, limits: 'realistic', siteLoad: seed % 2 === 0 });
+    case 'plain':
+      return randomInstance(seed, { v2g: false, limits: 'realistic', siteLoad: seed % 2 === 0 });
     case 'tight':
       return randomInstance(seed, { v2g: false, limits: 'tight', siteLoad: seed % 2 === 0 });
     case 'reserve':

@@ -1,7 +1,8 @@
 /**
  * Gap scan (not a test): fast vs exact (glpk) over seeded random sites, per instance class.
  *   npx tsx test/optimizers/support/gapScan.ts <class> <fromSeed> <toSeed> [--list]
- * Classes: v2g, tight, reserve, overloaded. Prints the count above 0.5 %, the worst gap and (--list) every gap > 0.5 %.
+ * Classes: see `gapInstance` (v2g, plain, tight, reserve, reserveV2g, reserveCharge, overloaded, overloadedV2g,
+ * overloadedLarge). Prints the count above 0.5 %, the worst gap and (--list) every gap > 0.5 %.
  */
 import { buildPlanningProblem } from '../../../optimizers/buildPlanningProblem';
 import { checkFeasibility } from '../../../optimizers/checkFeasibility';
