@@ -23,6 +23,8 @@ export interface SiteDecision {
   siteLimitKw: number;
   fallback: boolean;
   solveMs: number;
+  /** Which policy made it: a planner's name, `droop` or `clamp` (no re-plan), or the fallback. */
+  solver: string;
 }
 
 export interface DecideContext {
@@ -31,7 +33,16 @@ export interface DecideContext {
   /** Monotonic timer for solve budgets (performance.now in service mode). */
   elapsedMs(): number;
   log(line: string): void;
+  /**
+   * Comply first, optimise next (service mode): a site whose only news is a tighter or looser
+   * grid limit gets its last plan clamped into the new limits at once (solver `clamp`, no
+   * re-plan), and the engine re-plans it right after as deferred work.
+   */
+  complyFirst?: boolean;
 }
+
+/** Triggers the last plan, clamped, answers safely on its own: the limits changed, nothing else. */
+const LIMIT_TRIGGERS = new Set(['dsoVariation', 'demandResponse']);
 
 const EPS_KW = 1e-6;
 
@@ -51,11 +62,13 @@ export function decideSite(runtime: SiteRuntime, nowMs: number, ctx: DecideConte
   const started = ctx.elapsedMs();
   let decision: SlotDecision;
   const evseTotal = index.evseIds.length;
-  if (trigger === 'frequency' && runtime.lastPlanKw?.length === evseTotal) {
-    // The real-time layer: no re-plan, only the droop response on top of the last plan.
+  const limitsOnly = ctx.complyFirst && [...runtime.triggers].every((t) => LIMIT_TRIGGERS.has(t));
+  if ((trigger === 'frequency' || limitsOnly) && runtime.lastPlanKw?.length === evseTotal) {
+    // The real-time layer: no re-plan, only the droop response on top of the last plan, and the
+    // clamp into the limits below (which a tighter DSO limit is all it needs at first).
     decision = {
       evseKw: runtime.lastPlanKw,
-      solver: 'droop',
+      solver: trigger === 'frequency' ? 'droop' : 'clamp',
       objective: 0,
       energyCost: 0,
       shortfallKwh: 0,
@@ -260,6 +273,7 @@ export function decideSite(runtime: SiteRuntime, nowMs: number, ctx: DecideConte
     siteLimitKw: limits.importKw[0],
     fallback: decision.fallback,
     solveMs,
+    solver: decision.solver,
   };
 }
 

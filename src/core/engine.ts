@@ -33,6 +33,7 @@ const DEFERRABLE_TRIGGERS = new Set([
   'prices',
   'timer',
   'restore',
+  'replan',
 ]);
 /** Of those, the fleet events that `planner.coalesceMs` gathers into one plan. */
 const COALESCED_TRIGGERS = new Set(['arrival', 'departure', 'evUpdate', 'prices']);
@@ -159,7 +160,13 @@ export function createEngine(deps: EngineDeps): Engine {
     maxSolveMs: 0,
     deferredSites: 0,
   };
-  const decideCtx: DecideContext = { config, planner, elapsedMs, log };
+  const decideCtx: DecideContext = {
+    config,
+    planner,
+    elapsedMs,
+    log,
+    complyFirst: deps.schedule !== undefined,
+  };
   let lastSnapshotMs = clock.nowMs();
 
   const record = (row: TelemetryRow) => telemetry?.record(row);
@@ -401,6 +408,12 @@ export function createEngine(deps: EngineDeps): Engine {
       out.records.push({ topic: 'flex.envelopes', key: env.siteId, value: JSON.stringify(env) });
     for (const row of decision.telemetry) record(row);
     out.decisions.push({ siteId: runtime.state.siteId, decision });
+    if (decision.solver === 'clamp') {
+      // Complied at once with the last plan clamped; the optimised plan follows as deferred work.
+      runtime.triggers.add('replan');
+      runtime.firstTriggerMs = nowMs;
+      deferred.add(runtime.state.siteId);
+    }
   };
 
   /** A request waits for its ack, or a trigger may have tightened a limit: decide now. */

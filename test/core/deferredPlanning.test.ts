@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { placeholderPlanner } from '../../src/core/placeholderPlanner';
+import type { SitePlanner } from '../../src/core/ports/sitePlanner';
 import { anEv, anEvArrival, aPowerVariation, aSite, aTopologyMessage, T0 } from '../support/builders';
 import { anEngine } from '../support/engineHarness';
 
@@ -37,6 +39,8 @@ const sites = ['site-a', 'site-b', 'site-c', 'site-d'].map((siteId) =>
   aSite({ siteId, siteLimitKw: 80, zones: [{ limitKw: 80, stations: 2 }] }),
 );
 const settle = () => new Promise((r) => setTimeout(r, 5));
+const sumKw = (set: { evses: { limitKw: number }[] }[]) =>
+  set.flatMap((m) => m.evses).reduce((s, e) => s + e.limitKw, 0);
 
 async function withTopologies(rt: ReturnType<typeof realTime>, config = {}) {
   const h = await anEngine(config, undefined, rt);
@@ -94,6 +98,45 @@ describe('deferred re-planning (service mode)', () => {
       .reduce((s, e) => s + e.limitKw, 0);
     expect(limitKw).toBeLessThanOrEqual(5 + 1e-9);
     expect(h.engine.stats().deferredSites).toBe(3);
+  });
+
+  it('complies first: a DSO limit gets the last plan clamped at once, the optimised plan follows', async () => {
+    const rt = realTime();
+    let plans = 0;
+    const counting: SitePlanner = {
+      name: 'counting',
+      decide: (...args) => {
+        plans++;
+        return placeholderPlanner.decide(...args);
+      },
+    };
+    const h = await anEngine({}, counting, rt);
+    h.send('fleet.state', aTopologyMessage(sites[0]!, T0));
+    for (const evse of ['z1-s1-e1', 'z1-s1-e2', 'z1-s2-e1'])
+      h.send('fleet.state', anEvArrival('site-a', evse, anEv(), T0));
+    await h.deliver();
+    rt.advance(50);
+    rt.fireDue();
+    await settle();
+    const plansBefore = plans;
+    expect(sumKw(h.latestSet('site-a'))).toBeCloseTo(33, 3);
+
+    h.send('dso.power-variation', aPowerVariation('site-a', { importLimitKw: 12 }, T0));
+    await h.deliver();
+    expect(plans).toBe(plansBefore); // no re-plan on the latency path
+    const clamped = h.latestSet('site-a');
+    expect(clamped[0]?.trigger).toBe('dsoVariation');
+    expect(sumKw(clamped)).toBeLessThanOrEqual(12 + 1e-9);
+    expect(h.acks().at(-1)).toMatchObject({ status: 'accepted', achievedKw: 12 });
+
+    rt.advance(50);
+    rt.fireDue();
+    await settle();
+    expect(plans).toBe(plansBefore + 1);
+    const optimised = h.latestSet('site-a');
+    expect(optimised[0]?.trigger).toBe('replan');
+    expect(sumKw(optimised)).toBeLessThanOrEqual(12 + 1e-9);
+    expect(optimised[0]!.evses[0]!.version).toBeGreaterThan(clamped[0]!.evses[0]!.version);
   });
 
   it('plans in slices: each unit of deferred work stops once its planning time is spent', async () => {

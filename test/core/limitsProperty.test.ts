@@ -46,7 +46,10 @@ const scenarioArb = fc.record({
   ticks: fc.integer({ min: 1, max: 4 }),
   frequencyHz: fc.double({ min: 49.4, max: 50.6, noNaN: true }),
   reserveKw: fc.integer({ min: 0, max: 100 }),
+  /** Service mode: deferred re-plans, and DSO limits answered first by clamping the last plan. */
+  serviceMode: fc.boolean(),
 });
+const settle = () => new Promise((r) => setTimeout(r, 2));
 
 describe('safety: no emitted setpoint set exceeds any node limit (randomized topologies)', () => {
   it('holds for any planner output, any DSO variations, any occupancy, over several re-plans', async () => {
@@ -54,8 +57,12 @@ describe('safety: no emitted setpoint set exceeds any node limit (randomized top
       fc.asyncProperty(scenarioArb, async (s) => {
         const site = aSite({ siteId: 'site-p', siteLimitKw: s.siteLimitKw, zones: s.zones });
         const h = await anEngine(
-          { frequency: { reservedUpKw: s.reserveKw, reservedDownKw: s.reserveKw } },
+          {
+            frequency: { reservedUpKw: s.reserveKw, reservedDownKw: s.reserveKw },
+            planner: { deferQuietMs: 0 },
+          },
           reckless(s.plannerKw),
+          s.serviceMode ? { schedule: (delayMs, run) => setTimeout(run, delayMs) } : {},
         );
         h.send('fleet.state', aTopologyMessage(site, T0));
         const evses = site.nodes.filter((n) => n.kind === 'evse');
@@ -67,6 +74,13 @@ describe('safety: no emitted setpoint set exceeds any node limit (randomized top
             anEvArrival('site-p', evse.nodeId, anEv({ v2gAllowed: v2g, maxDischargeKw: v2g ? 11 : 0 }), T0),
           );
         });
+        if (s.serviceMode) {
+          // A plan first, so the variations below take the clamp-the-last-plan path.
+          await h.deliver();
+          await settle();
+        }
+        // Sets decided before the variations were sent could not know them.
+        const knownFrom = h.setpoints().length;
         const variations = s.variations.map((v) => {
           const nodeId = v.zone < 0 || v.zone >= s.zones.length ? 'site-p' : `z${v.zone + 1}`;
           const message = {
@@ -99,9 +113,10 @@ describe('safety: no emitted setpoint set exceeds any node limit (randomized top
         for (let t = 1; t <= s.ticks; t++) {
           h.clock.advanceTo(T0 + t * 120_000);
           await h.engine.tick();
+          await settle();
         }
         const sets = new Map<string, typeof h.setpoints extends () => infer R ? R : never>();
-        for (const m of h.setpoints()) sets.set(m.setId, [...(sets.get(m.setId) ?? []), m]);
+        for (const m of h.setpoints().slice(knownFrom)) sets.set(m.setId, [...(sets.get(m.setId) ?? []), m]);
         expect(sets.size).toBeGreaterThan(0);
         for (const set of sets.values()) {
           expect(set.length).toBe(set[0].setSize);
