@@ -145,8 +145,8 @@ function flowPhase(st: ScheduleState, options: FastScheduleOptions): void {
   const limit = options.flowSizeLimit ?? 10_000;
   if (size > limit) return;
   flowImprove(st, {
-    maxAugments: options.flowAugments ?? 200 + 20 * st.S,
-    maxWork: options.flowWork ?? 2_000_000 + 100 * size,
+    maxAugments: options.flowAugments ?? 200 + 50 * st.S,
+    maxWork: options.flowWork ?? 5_000_000 + 200 * size,
   });
 }
 
