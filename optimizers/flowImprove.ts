@@ -3,6 +3,7 @@ import { reserveActive, reserveBacking } from './reserveBacking';
 import { scheduleCost } from './scheduleCost';
 import {
   addKw,
+  journalCostDelta,
   journalRollback,
   type ScheduleState,
   siteKw,
@@ -38,9 +39,11 @@ export function flowImprove(st: ScheduleState, options: FlowImproveOptions): num
   const P = st.problem;
   if (P.demandChargePerKw > 0) return 0;
   const g = new FlowGraph(st);
+  const reserve = reserveActive(P);
   let cost = scheduleCost(P, st.kw).costTotal;
   const start = cost;
   let work = options.maxWork;
+  let slight = 0;
   for (let it = 0; it < options.maxAugments && work > 0; it++) {
     g.build();
     let improved = false;
@@ -52,8 +55,11 @@ export function flowImprove(st: ScheduleState, options: FlowImproveOptions): num
         for (let shrink = 1; shrink >= 1e-3 && !improved; shrink *= 0.1) {
           if (!g.push(shrink)) break;
           if (g.feasible()) {
-            const after = scheduleCost(P, st.kw).costTotal;
+            // Without a reserve the journal's exact delta (touched sessions and slots only) is the cost change.
+            const after = reserve ? scheduleCost(P, st.kw).costTotal : cost + journalCostDelta(st);
             if (after < cost - 1e-9 * Math.max(1, Math.abs(cost))) {
+              // A long tail of pushes that each save next to nothing is not worth its searches.
+              slight = after > cost - 1e-5 * Math.max(1, Math.abs(cost)) ? slight + 1 : 0;
               cost = after;
               improved = true;
               st.journalOn = false;
@@ -65,7 +71,7 @@ export function flowImprove(st: ScheduleState, options: FlowImproveOptions): num
         }
       }
     }
-    if (!improved) break;
+    if (!improved || slight >= 16) break;
   }
   st.journalOn = false;
   st.journalLen = 0;
