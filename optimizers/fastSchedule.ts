@@ -142,7 +142,7 @@ export function runPipeline(st: ScheduleState, options: FastScheduleOptions): vo
  */
 function flowPhase(st: ScheduleState, options: FastScheduleOptions): void {
   const size = st.S * st.T;
-  const limit = options.flowSizeLimit ?? 10_000;
+  const limit = options.flowSizeLimit ?? 5_000;
   if (size > limit) return;
   flowImprove(st, {
     maxAugments: options.flowAugments ?? 200 + 50 * st.S,
