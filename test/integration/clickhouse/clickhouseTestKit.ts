@@ -1,5 +1,6 @@
 import { type ClickHouseClient, createClient } from '@clickhouse/client';
 import { inject } from 'vitest';
+import type { TelemetryRow } from '../../../src/core/ports/telemetrySink';
 
 /** The server globalSetup started (or one given by EVFLEX_TEST_CLICKHOUSE_URL). */
 export function testClickHouseUrl(): string {
@@ -40,4 +41,15 @@ export async function waitFor(
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/** A meter row with its own tsMs (T0 + i), so the server can tell a duplicate from a distinct row. */
+export function aMeterRow(t0Ms: number, i: number): TelemetryRow {
+  return {
+    table: 'meter_values',
+    tsMs: t0Ms + i,
+    siteId: 'site-1',
+    evseId: `evse-${i % 10}`,
+    powerKw: i % 22,
+  };
 }

@@ -4,17 +4,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type ClickHouseServer, startClickHouse } from '../../../infra/clickhouse/clickhouseServer';
 import { createClickHouseTelemetrySink } from '../../../src/adapters/clickhouse/clickHouseTelemetrySink';
-import type { TelemetryRow } from '../../../src/core/ports/telemetrySink';
-import { aClient, countRows, waitFor } from './clickhouseTestKit';
+import { aClient, aMeterRow, countRows, waitFor } from './clickhouseTestKit';
 
 const T0 = Date.UTC(2026, 2, 2, 8, 0, 0);
-const meterRow = (i: number): TelemetryRow => ({
-  table: 'meter_values',
-  tsMs: T0 + i,
-  siteId: 'site-1',
-  evseId: `evse-${i % 10}`,
-  powerKw: i % 22,
-});
+const meterRow = (i: number) => aMeterRow(T0, i);
 
 describe('ClickHouse telemetry sink across a server stop and start', () => {
   // A private server: this test stops it, which must not disturb the shared one.

@@ -7,18 +7,10 @@ import {
   type ClickHouseTelemetrySink,
   createClickHouseTelemetrySink,
 } from '../../../src/adapters/clickhouse/clickHouseTelemetrySink';
-import type { TelemetryRow } from '../../../src/core/ports/telemetrySink';
-import { aClient, selectRows, waitFor } from './clickhouseTestKit';
+import { aClient, aMeterRow, selectRows, waitFor } from './clickhouseTestKit';
 
 const T0 = Date.UTC(2026, 2, 3, 8, 0, 0);
-/** Every row has its own tsMs, so the server can tell a duplicate from a distinct row. */
-const meterRow = (i: number): TelemetryRow => ({
-  table: 'meter_values',
-  tsMs: T0 + i,
-  siteId: 'site-1',
-  evseId: `evse-${i % 10}`,
-  powerKw: i % 22,
-});
+const meterRow = (i: number) => aMeterRow(T0, i);
 
 /** Rows the spill files on disk hold, read from their names (`<seq>-<table>-<rows>.rowbinary`). */
 const rowsInSpillFiles = (dir: string) =>

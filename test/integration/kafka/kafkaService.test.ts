@@ -21,6 +21,17 @@ import { anEvArrival, aPowerVariation, aSite, aTopologyMessage, keyed } from './
 
 const execFileAsync = promisify(execFile);
 /** Service logs stay out of the test output, except a fatal one. */
+/** Waits for the ack of a request and returns it. */
+async function ackOf(collector: Collector, requestMessageId: string): Promise<AckMessage> {
+  const find = () =>
+    collector
+      .of('acks')
+      .map((r) => JSON.parse(r.value) as AckMessage)
+      .find((a) => a.requestMessageId === requestMessageId);
+  await collector.waitFor(() => find() !== undefined, 60_000, `the ack of ${requestMessageId}`);
+  return find() as AckMessage;
+}
+
 const quiet = (line: string) => {
   if (line.includes('fatal')) console.error(line);
 };
@@ -78,18 +89,7 @@ describe('evflex service on a real broker', () => {
       const variation = aPowerVariation(site, 30, Date.now());
       await producer.send('dso.power-variation', [keyed(variation)]);
 
-      await collector.waitFor(
-        () =>
-          collector
-            .of('acks')
-            .some((r) => (JSON.parse(r.value) as AckMessage).requestMessageId === variation.messageId),
-        60_000,
-        'the ack',
-      );
-      const ack = collector
-        .of('acks')
-        .map((r) => JSON.parse(r.value) as AckMessage)
-        .find((a) => a.requestMessageId === variation.messageId) as AckMessage;
+      const ack = await ackOf(collector, variation.messageId);
       expect(ack.status).not.toBe('rejected');
       expect(ack.siteId).toBe(site.siteId);
 
@@ -127,14 +127,7 @@ describe('evflex service on a real broker', () => {
         keyed(aTopologyMessage(site, now)),
         ...site.evses.map((_, i) => keyed(anEvArrival(site, i, now))),
       ]);
-      await collector.waitFor(
-        () =>
-          collector
-            .of('acks')
-            .some((r) => (JSON.parse(r.value) as AckMessage).requestMessageId === variation.messageId),
-        60_000,
-        'the ack',
-      );
+      await ackOf(collector, variation.messageId);
       await collector.waitFor(
         () =>
           [...completeSetpointSets(collector.of('setpoints')).values()].some(
