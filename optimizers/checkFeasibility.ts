@@ -11,6 +11,7 @@ export type ViolationKind =
   | 'socBelowReserve'
   | 'energyAboveMax'
   | 'energyBelowMin'
+  | 'energyBelowArrival'
   | 'reserveUpUnbacked'
   | 'reserveDownUnbacked'
   | 'notFinite';
@@ -35,7 +36,9 @@ export interface CheckOptions {
  * Independent feasibility check of a schedule (`sessionKw[s * T + t]`, kW). It recomputes node flows from the
  * leaves and SoC trajectories from scratch and shares no code with the solvers, so a solver bug cannot hide here.
  * The root's limits are net of the site load and reserved capacity, clamped at 0 (a non-EV load above the limit is
- * not the schedule's violation). The energy minimum is checked against what the session could reach on its own.
+ * not the schedule's violation). The energy minimum is checked against what the session could reach on its own;
+ * independently of it, no session may leave with less energy than it arrived with (`energyBelowArrival`: the LP's
+ * delivered ≥ 0 row, which holds even where a minimum is jointly unreachable, so tests never filter it out).
  * Reserve endurance (README "Reserve endurance"): per slot, the reserve kW the sessions cannot sustain for
  * `reserveEnduranceHours` from their planned power and SoC. Like a jointly unreachable minimum, a reserve larger than
  * the fleet present can back is reported too, so tests compare these kinds against the exact solver.
@@ -127,6 +130,8 @@ export function checkFeasibility(
     const delivered = soc - problem.socKwh[s];
     if (over(delivered - problem.energyMaxKwh[s], problem.energyMaxKwh[s]))
       push({ kind: 'energyAboveMax', sessionId, amount: delivered - problem.energyMaxKwh[s] });
+    if (over(-delivered, problem.socKwh[s]))
+      push({ kind: 'energyBelowArrival', sessionId, amount: -delivered });
     const slots = Math.max(0, problem.endSlot[s] - problem.firstSlot[s]);
     const reachable = Math.min(slots * problem.maxChargeKw[s] * h * etaC, problem.energyMaxKwh[s]);
     const required = Math.min(problem.energyMinKwh[s], reachable);
