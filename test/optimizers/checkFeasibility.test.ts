@@ -79,7 +79,8 @@ describe('checkFeasibility', () => {
     expect(arrival).toMatchObject({ sessionId: 'b' });
     expect(arrival.amount).toBeCloseTo(1 / q.dischargeEfficiency[1], 9);
     // Charging it back to where it started is fine.
-    const back = Float64Array.from([8, 8, 0, 0, 0, -4, 0, 4 / (q.chargeEfficiency[1] * q.dischargeEfficiency[1])]);
+    const refillKw = 4 / (q.chargeEfficiency[1] * q.dischargeEfficiency[1]);
+    const back = Float64Array.from([8, 8, 0, 0, 0, -4, 0, refillKw]);
     expect(checkFeasibility(q, back)).toEqual([]);
   });
 
