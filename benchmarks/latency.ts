@@ -524,7 +524,9 @@ async function runSize(brokers: string, kafkaVersion: string, siteCount: number)
       'acked→CSMS has set',
     ].entries()) {
       const xs = breakdown.map((b) => b[i] as number).sort((a, b) => a - b);
-      say(`    ${name}: p50 ${round2(percentile(xs, 50))} ms, p99 ${round2(percentile(xs, 99))} ms`);
+      say(
+        `    ${name}: p50 ${round2(percentile(xs, 50))} ms, p99 ${round2(percentile(xs, 99))} ms, max ${round2(xs[xs.length - 1] as number)} ms`,
+      );
     }
   }
 

@@ -1,4 +1,4 @@
-import { concatMap, map, type Observable, Subject, share } from 'rxjs';
+import { map, type Observable, Subject, share } from 'rxjs';
 import { SCHEMA_VERSION } from '../../models/messageHeader';
 import type { SiteState, StateSnapshotMessage } from '../../models/stateSnapshot';
 import type { EvflexConfig } from '../config/configSchema';
@@ -497,17 +497,28 @@ export function createEngine(deps: EngineDeps): Engine {
       out.records.unshift(...refusals);
       return { work, out };
     }),
-    concatMap(async ({ work, out }) => {
-      try {
-        if (out.records.length > 0) await bus.publish(out.records);
-        outputs$.next(out);
-        work.resolve();
-      } catch (error) {
-        work.reject(error);
-      }
+    // Publishing is pipelined: a unit's records go to the bus as soon as they are decided, not
+    // after the previous unit's were acked (the bus keeps them in order on the wire), so a DSO
+    // limit's setpoints never queue behind another unit's broker round trip. Units still
+    // complete, and are observed, in order.
+    map(({ work, out }) => {
+      const published = out.records.length > 0 ? bus.publish(out.records) : Promise.resolve();
+      // Handled below once the units before it completed; marked handled now so a failure
+      // meanwhile is not an unhandled rejection.
+      published.catch(() => {});
+      completed = completed.then(() =>
+        published.then(
+          () => {
+            outputs$.next(out);
+            work.resolve();
+          },
+          (error: unknown) => work.reject(error),
+        ),
+      );
     }),
     share(),
   );
+  let completed: Promise<void> = Promise.resolve();
   const subscription = pipeline$.subscribe({
     error: (error) => log(`engine pipeline stopped: ${String(error)}`),
   });
