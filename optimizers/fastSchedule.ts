@@ -1,7 +1,9 @@
 import { backReserve } from './backReserve';
+import { chargeFlow } from './chargeFlow';
 import { flowImprove } from './flowImprove';
 import { lagrangianLowerBound } from './lowerBound';
 import type { PlanningProblem } from './planningProblem';
+import { reserveActive } from './reserveBacking';
 import { type ScheduleCost, scheduleCost } from './scheduleCost';
 import {
   addKw,
@@ -40,6 +42,9 @@ export interface FastScheduleOptions {
   flowSizeLimit?: number;
   flowAugments?: number;
   flowWork?: number;
+  /** Min-cost flow over the charge-only sessions of congested sites: largest sessions × slots, arc scans at most. */
+  chargeFlowSizeLimit?: number;
+  chargeFlowWork?: number;
 }
 
 export interface FastScheduleResult extends ScheduleCost {
@@ -142,12 +147,38 @@ export function runPipeline(st: ScheduleState, options: FastScheduleOptions): vo
  */
 function flowPhase(st: ScheduleState, options: FastScheduleOptions): void {
   const size = st.S * st.T;
+  const P = st.problem;
+  if (
+    size <= (options.chargeFlowSizeLimit ?? 30_000) &&
+    P.demandChargePerKw <= 0 &&
+    !reserveActive(P) &&
+    congested(st)
+  ) {
+    const kw = chargeFlow(st, { maxWork: options.chargeFlowWork ?? 2_000_000 + 1_000 * size });
+    if (kw) {
+      const before = scheduleCost(P, st.kw).costTotal;
+      if (scheduleCost(P, kw).costTotal < before - 1e-9 * Math.max(1, Math.abs(before))) loadSchedule(st, kw);
+    }
+  }
   const limit = options.flowSizeLimit ?? 5_000;
   if (size > limit) return;
   flowImprove(st, {
     maxAugments: options.flowAugments ?? 200 + 50 * st.S,
     maxWork: options.flowWork ?? 5_000_000 + 200 * size,
   });
+}
+
+/** More than 2 % of what the sessions want (each capped by what it reaches alone) is not delivered. */
+function congested(st: ScheduleState): boolean {
+  const P = st.problem;
+  let shortKwh = 0;
+  let targetKwh = 0;
+  for (let s = 0; s < st.S; s++) {
+    const alone = Math.min(P.energyTargetKwh[s], reachableKwh(st, s));
+    if (st.deliveredKwh[s] < alone) shortKwh += alone - st.deliveredKwh[s];
+    targetKwh += P.energyTargetKwh[s];
+  }
+  return shortKwh > 0.02 * targetKwh;
 }
 
 function reachableKwh(st: ScheduleState, s: number): number {

@@ -1,5 +1,5 @@
 import type { PlanningInput } from '../../../optimizers/buildPlanningProblem';
-import { mulberry32 } from '../../../optimizers/syntheticSite';
+import { mulberry32, syntheticSite } from '../../../optimizers/syntheticSite';
 import { randomInstance } from './randomInstance';
 
 /** Random site with a frequency reserve (up and down, 0–15 kW per slot) and an endurance of 15 or 30 min. */
@@ -61,7 +61,18 @@ export function gapInstance(cls: string, seed: number): PlanningInput {
       return overloadedInstance(seed, true);
     case 'overloadedLarge':
       return overloadedInstance(seed, seed % 2 === 0, 60);
-    default:
+    default: {
+      // overloadedSite<S> / overloadedSiteCharge<S>: the benchmark's 3-level site (96 slots, 30 % V2G or none) with a
+      // site limit of 5 % of EVSE power.
+      const m = /^overloadedSite(Charge)?(\d+)$/.exec(cls);
+      if (m)
+        return syntheticSite({
+          sessions: Number(m[2]),
+          seed,
+          siteLimitShare: 0.05,
+          v2gShare: m[1] ? 0 : 0.3,
+        });
       throw new Error(`unknown class ${cls}`);
+    }
   }
 }

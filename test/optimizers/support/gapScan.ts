@@ -2,7 +2,7 @@
  * Gap scan (not a test): fast vs exact (glpk) over seeded random sites, per instance class.
  *   npx tsx test/optimizers/support/gapScan.ts <class> <fromSeed> <toSeed> [--list]
  * Classes: see `gapInstance` (v2g, plain, tight, reserve, reserveV2g, reserveCharge, overloaded, overloadedV2g,
- * overloadedLarge). Prints the count above 0.5 %, the worst gap and (--list) every gap > 0.5 %.
+ * overloadedLarge, overloadedSite<S>, overloadedSiteCharge<S>). Prints the count above 0.5 %, the worst gap and (--list) every gap > 0.5 %.
  */
 import { buildPlanningProblem } from '../../../optimizers/buildPlanningProblem';
 import { checkFeasibility } from '../../../optimizers/checkFeasibility';

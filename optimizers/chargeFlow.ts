@@ -1,0 +1,376 @@
+import { requiredPenaltyPerKwh } from './planningProblem';
+import type { ScheduleState } from './scheduleState';
+
+export interface ChargeFlowOptions {
+  /** Arc scans at most over all shortest-path and augmenting searches. */
+  maxWork: number;
+}
+
+/**
+ * Exact re-plan of the charge-only sessions as a min-cost flow, the other sessions (V2G, AC floor) held where they
+ * are. For sessions without discharge or floor the LP is a transportation problem on the time-expanded tree:
+ *
+ *   source → session (its energy value, concave: required, then target, then up to the energy maximum and the
+ *   capacity, each piece at minus its penalty per grid kWh) → (EVSE, slot) (max power × slot) → … → (root, slot)
+ *   (each node's import limit less the held sessions' flow) → sink (site cost pieces: export / import price and the
+ *   baseline deviation, convex in the site power).
+ *
+ * Successive shortest paths from the zero flow with node potentials (the graph starts acyclic, so one topological
+ * pass prices it): each phase is one Dijkstra on reduced costs, stopped at the sink, then a blocking flow (Dinic) on
+ * the arcs of zero reduced cost, all on one residual graph built once. Stops when the cheapest path no longer lowers
+ * the cost (optimal) or the work runs out (the flow so far is feasible and each phase lowered its cost).
+ * Returns the new schedule (`[s * T + t]`, the held sessions unchanged), or null when there is nothing to plan.
+ */
+export function chargeFlow(st: ScheduleState, options: ChargeFlowOptions): Float64Array | null {
+  const P = st.problem;
+  const S = st.S;
+  const T = st.T;
+  const N = P.nodeCount;
+  const h = st.h;
+  const free = new Uint8Array(S);
+  let freeCount = 0;
+  let windowSlots = 0;
+  for (let s = 0; s < S; s++)
+    if (P.maxDischargeKw[s] <= 0 && P.minChargeKw[s] <= 0 && P.endSlot[s] > P.firstSlot[s]) {
+      free[s] = 1;
+      freeCount++;
+      windowSlots += P.endSlot[s] - P.firstSlot[s];
+    }
+  if (freeCount === 0) return null;
+
+  // Flow of the held sessions through each node and slot.
+  const heldKw = new Float64Array(N * T);
+  for (let s = 0; s < S; s++) {
+    if (free[s]) continue;
+    for (let t = P.firstSlot[s]; t < P.endSlot[s]; t++) {
+      const p = st.kw[s * T + t];
+      if (p !== 0) for (let n = P.sessionNode[s]; n >= 0; n = P.nodeParent[n]) heldKw[n * T + t] += p;
+    }
+  }
+
+  const g = new ResidualGraph(2 + S + N * T, 2 * (4 * freeCount + windowSlots + N * T + 3 * T));
+  const SOURCE = 0;
+  const SINK = 1;
+  const tree = (n: number, t: number) => 2 + S + n * T + t;
+  const sessionArc = new Int32Array(S * T).fill(-1);
+  const penalty = P.shortfallPenaltyPerKwh;
+  const bigPenalty = requiredPenaltyPerKwh(P);
+  const cut = new Float64Array(4);
+  const up = (n: number) => {
+    const b = st.bindNext[n];
+    return b > 0 ? b : 0;
+  };
+  for (let s = 0; s < S; s++) {
+    if (!free[s]) continue;
+    const etaC = P.chargeEfficiency[s];
+    // Charge only: the SoC rises monotonically, so capacity is a cap on the energy delivered.
+    const most = Math.max(0, Math.min(P.energyMaxKwh[s], P.capacityKwh[s] - P.socKwh[s]));
+    const required = Math.min(Math.max(0, st.requiredKwh[s]), most);
+    const target = Math.min(Math.max(0, P.energyTargetKwh[s]), most);
+    cut[0] = Math.min(required, target);
+    cut[1] = Math.max(required, target);
+    cut[2] = most;
+    let from = 0;
+    for (let k = 0; k < 3; k++) {
+      const to = cut[k];
+      if (to <= from + 1e-12) continue;
+      const value = (from < required ? bigPenalty : 0) + (from < target ? penalty : 0);
+      g.arc(SOURCE, 2 + s, (to - from) / etaC, -value * etaC);
+      from = to;
+    }
+    // Straight to the nearest node whose limit can bind (the others cover every session below them).
+    const e = up(P.sessionNode[s]);
+    const capKwh = P.maxChargeKw[s] * h;
+    for (let t = P.firstSlot[s]; t < P.endSlot[s]; t++)
+      sessionArc[s * T + t] = g.arc(2 + s, tree(e, t), capKwh, 0);
+  }
+  for (let t = 0; t < T; t++) {
+    for (let n = N - 1; n >= 1; n--) {
+      if (st.bindNext[n] !== n) continue;
+      const room = st.importKw[n * T + t] - heldKw[n * T + t];
+      g.arc(tree(n, t), tree(up(P.nodeParent[n]), t), Math.max(0, room) * h, 0);
+    }
+    // Root → sink: the site cost from the held level up, piece by piece between its kinks.
+    let room = st.importKw[t] - heldKw[t];
+    if (st.rootCapKw) room = Math.min(room, st.rootCapKw[t] - heldKw[t]);
+    let level = (P.siteLoadKw ? P.siteLoadKw[t] : 0) + heldKw[t];
+    const baseline = P.baselineKw ? P.baselineKw[t] : Number.NaN;
+    while (room > 1e-12) {
+      let step = room;
+      if (level < 0) step = Math.min(step, -level);
+      if (level < baseline) step = Math.min(step, baseline - level);
+      let price = level >= 0 ? P.importPricePerKwh[t] : P.exportPricePerKwh[t];
+      if (P.baselineKw) price += (level >= baseline ? 1 : -1) * P.baselineDeviationCostPerKwh;
+      g.arc(tree(0, t), SINK, step * h, price);
+      room -= step;
+      level += step;
+    }
+  }
+  g.finish();
+
+  // Potentials: shortest distances on the acyclic start graph, in topological order.
+  const pi = g.pi;
+  pi.fill(Number.POSITIVE_INFINITY);
+  pi[SOURCE] = 0;
+  const relaxFrom = (u: number) => {
+    const du = pi[u];
+    if (du === Number.POSITIVE_INFINITY) return;
+    for (let k = g.start[u]; k < g.start[u + 1]; k++) {
+      const a = g.adj[k];
+      if (g.cap[a] <= 0) continue;
+      const v = g.head[a];
+      const d = du + g.cost[a];
+      if (d < pi[v]) pi[v] = d;
+    }
+  };
+  relaxFrom(SOURCE);
+  for (let s = 0; s < S; s++) relaxFrom(2 + s);
+  for (let n = N - 1; n >= 0; n--) for (let t = 0; t < T; t++) relaxFrom(tree(n, t));
+  if (pi[SINK] === Number.POSITIVE_INFINITY) return null;
+
+  let work = options.maxWork;
+  while (work > 0) {
+    work -= g.dijkstra(SOURCE, SINK);
+    if (g.dist[SINK] === Number.POSITIVE_INFINITY) break;
+    // Goldberg's update: settled nodes by their distance, the rest by the sink's; reduced costs stay ≥ 0.
+    const dSink = g.dist[SINK];
+    for (let v = 0; v < g.V; v++) if (pi[v] !== Number.POSITIVE_INFINITY) pi[v] += Math.min(g.dist[v], dSink);
+    if (pi[SINK] - pi[SOURCE] >= -1e-12 * g.costScale) break;
+    work -= g.blockingFlow(SOURCE, SINK, work);
+  }
+
+  const kw = st.kw.slice();
+  for (let s = 0; s < S; s++) {
+    if (!free[s]) continue;
+    const pMax = P.maxChargeKw[s];
+    for (let t = P.firstSlot[s]; t < P.endSlot[s]; t++) {
+      const a = sessionArc[s * T + t];
+      const p = a >= 0 ? g.cap[a ^ 1] / h : 0;
+      kw[s * T + t] = p < 1e-9 ? 0 : Math.min(p, pMax);
+    }
+  }
+  return kw;
+}
+
+/** Arcs in pairs (a, a ^ 1 its reverse), adjacency as CSR after `finish`; typed arrays throughout. */
+class ResidualGraph {
+  readonly V: number;
+  m = 0;
+  readonly head: Int32Array;
+  readonly cap: Float64Array;
+  readonly cost: Float64Array;
+  readonly start: Int32Array;
+  adj: Int32Array;
+  readonly pi: Float64Array;
+  readonly dist: Float64Array;
+  costScale = 1;
+  private readonly heap: Int32Array;
+  private readonly heapPos: Int32Array;
+  private readonly level: Int32Array;
+  private readonly next: Int32Array;
+  private readonly queue: Int32Array;
+  private pathArc: Int32Array;
+
+  constructor(V: number, arcCapacity: number) {
+    this.V = V;
+    this.head = new Int32Array(arcCapacity);
+    this.cap = new Float64Array(arcCapacity);
+    this.cost = new Float64Array(arcCapacity);
+    this.start = new Int32Array(V + 1);
+    this.adj = new Int32Array(0);
+    this.pi = new Float64Array(V);
+    this.dist = new Float64Array(V);
+    this.heap = new Int32Array(V);
+    this.heapPos = new Int32Array(V).fill(-1);
+    this.level = new Int32Array(V);
+    this.next = new Int32Array(V);
+    this.queue = new Int32Array(V);
+    this.pathArc = new Int32Array(64);
+  }
+
+  /** Adds u → v (capacity, cost per unit) and its empty reverse; returns the forward arc. */
+  arc(u: number, v: number, capacity: number, c: number): number {
+    const a = this.m;
+    this.head[a] = v;
+    this.cap[a] = capacity;
+    this.cost[a] = c;
+    this.head[a + 1] = u;
+    this.cap[a + 1] = 0;
+    this.cost[a + 1] = -c;
+    this.m += 2;
+    const abs = Math.abs(c);
+    if (abs > this.costScale) this.costScale = abs;
+    return a;
+  }
+
+  finish(): void {
+    const start = this.start;
+    for (let a = 0; a < this.m; a++) start[this.head[a ^ 1] + 1]++;
+    for (let v = 0; v < this.V; v++) start[v + 1] += start[v];
+    const fill = start.slice(0, this.V);
+    this.adj = new Int32Array(this.m);
+    for (let a = 0; a < this.m; a++) this.adj[fill[this.head[a ^ 1]]++] = a;
+  }
+
+  /** Dijkstra on reduced costs from `src`, stopped once `dst` is settled. Returns the arc scans. */
+  dijkstra(src: number, dst: number): number {
+    const dist = this.dist;
+    const pi = this.pi;
+    dist.fill(Number.POSITIVE_INFINITY);
+    const heap = this.heap;
+    const pos = this.heapPos;
+    let size = 0;
+    dist[src] = 0;
+    heap[size] = src;
+    pos[src] = size++;
+    let work = 1;
+    while (size > 0) {
+      const u = heap[0];
+      pos[u] = -1;
+      size--;
+      if (size > 0) {
+        heap[0] = heap[size];
+        pos[heap[0]] = 0;
+        this.siftDown(0, size);
+      }
+      if (u === dst) break;
+      const du = dist[u];
+      const pu = pi[u];
+      for (let k = this.start[u]; k < this.start[u + 1]; k++) {
+        const a = this.adj[k];
+        if (this.cap[a] <= 1e-12) continue;
+        work++;
+        const v = this.head[a];
+        const pv = pi[v];
+        if (pv === Number.POSITIVE_INFINITY) continue;
+        let rc = this.cost[a] + pu - pv;
+        if (rc < 0) rc = 0;
+        const nd = du + rc;
+        if (nd < dist[v]) {
+          dist[v] = nd;
+          if (pos[v] < 0) {
+            heap[size] = v;
+            pos[v] = size++;
+          }
+          this.siftUp(pos[v]);
+        }
+      }
+    }
+    for (let i = 0; i < size; i++) pos[heap[i]] = -1;
+    return work;
+  }
+
+  private siftUp(i0: number): void {
+    const heap = this.heap;
+    const pos = this.heapPos;
+    const dist = this.dist;
+    let i = i0;
+    const v = heap[i];
+    const d = dist[v];
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      const w = heap[parent];
+      if (dist[w] <= d) break;
+      heap[i] = w;
+      pos[w] = i;
+      i = parent;
+    }
+    heap[i] = v;
+    pos[v] = i;
+  }
+
+  private siftDown(i0: number, size: number): void {
+    const heap = this.heap;
+    const pos = this.heapPos;
+    const dist = this.dist;
+    let i = i0;
+    const v = heap[i];
+    const d = dist[v];
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= size) break;
+      if (c + 1 < size && dist[heap[c + 1]] < dist[heap[c]]) c++;
+      if (dist[heap[c]] >= d) break;
+      heap[i] = heap[c];
+      pos[heap[c]] = i;
+      i = c;
+    }
+    heap[i] = v;
+    pos[v] = i;
+  }
+
+  private admissible(a: number, u: number): boolean {
+    if (this.cap[a] <= 1e-12) return false;
+    const v = this.head[a];
+    const pv = this.pi[v];
+    if (pv === Number.POSITIVE_INFINITY) return false;
+    return this.cost[a] + this.pi[u] - pv <= 1e-11 * this.costScale;
+  }
+
+  /** Dinic on the arcs of zero reduced cost: BFS levels, then augmenting paths along them. Returns the arc scans. */
+  blockingFlow(src: number, dst: number, maxWork: number): number {
+    const level = this.level;
+    const next = this.next;
+    let work = 0;
+    while (work < maxWork) {
+      level.fill(-1);
+      const q = this.queue;
+      let qh = 0;
+      let qt = 0;
+      level[src] = 0;
+      q[qt++] = src;
+      while (qh < qt) {
+        const u = q[qh++];
+        for (let k = this.start[u]; k < this.start[u + 1]; k++) {
+          const a = this.adj[k];
+          work++;
+          const v = this.head[a];
+          if (level[v] >= 0 || !this.admissible(a, u)) continue;
+          level[v] = level[u] + 1;
+          q[qt++] = v;
+        }
+      }
+      if (level[dst] < 0) break;
+      for (let v = 0; v < this.V; v++) next[v] = this.start[v];
+      if (this.pathArc.length < level[dst] + 1) this.pathArc = new Int32Array(2 * (level[dst] + 1));
+      const path = this.pathArc;
+      let depth = 0;
+      let u = src;
+      let pushed = false;
+      while (work < maxWork) {
+        if (u === dst) {
+          let x = Number.POSITIVE_INFINITY;
+          for (let i = 0; i < depth; i++) if (this.cap[path[i]] < x) x = this.cap[path[i]];
+          for (let i = 0; i < depth; i++) {
+            this.cap[path[i]] -= x;
+            this.cap[path[i] ^ 1] += x;
+          }
+          pushed = true;
+          depth = 0;
+          u = src;
+          continue;
+        }
+        let advanced = false;
+        for (; next[u] < this.start[u + 1]; next[u]++) {
+          const a = this.adj[next[u]];
+          work++;
+          const v = this.head[a];
+          if (level[v] !== level[u] + 1 || !this.admissible(a, u)) continue;
+          path[depth++] = a;
+          u = v;
+          advanced = true;
+          break;
+        }
+        if (advanced) continue;
+        // Dead end: retreat and skip the arc that led here.
+        level[u] = -1;
+        if (depth === 0) break;
+        const back = path[--depth];
+        u = this.head[back ^ 1];
+        next[u]++;
+      }
+      if (!pushed) break;
+    }
+    return work;
+  }
+}

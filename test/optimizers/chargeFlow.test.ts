@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { buildPlanningProblem } from '../../optimizers/buildPlanningProblem';
+import { chargeFlow } from '../../optimizers/chargeFlow';
+import { checkFeasibility } from '../../optimizers/checkFeasibility';
+import { fastSchedule, loadSchedule } from '../../optimizers/fastSchedule';
+import { scheduleCost } from '../../optimizers/scheduleCost';
+import { createScheduleState } from '../../optimizers/scheduleState';
+import { gapInstance } from './support/gapInstances';
+
+const hard = (p: Parameters<typeof checkFeasibility>[0], kw: Float64Array) =>
+  checkFeasibility(p, kw).filter((v) => v.kind !== 'energyBelowMin');
+
+describe('chargeFlow (min-cost flow over the charge-only sessions)', () => {
+  it('re-plans the charge-only sessions of an overloaded site, holds the V2G ones, and lowers the cost', () => {
+    const p = buildPlanningProblem(gapInstance('overloadedSite60', 7));
+    const before = fastSchedule(p, { chargeFlowSizeLimit: 0 });
+    const st = createScheduleState(p);
+    loadSchedule(st, before.sessionKw);
+    const kw = chargeFlow(st, { maxWork: 1e8 });
+    expect(kw).not.toBeNull();
+    const after = kw as Float64Array;
+    expect(hard(p, after)).toEqual([]);
+    const T = p.slotCount;
+    let v2g = 0;
+    for (let s = 0; s < p.sessionCount; s++) {
+      if (p.maxDischargeKw[s] <= 0) continue;
+      v2g++;
+      expect(after.subarray(s * T, (s + 1) * T)).toEqual(before.sessionKw.subarray(s * T, (s + 1) * T));
+    }
+    expect(v2g).toBeGreaterThan(0);
+    expect(scheduleCost(p, after).costTotal).toBeLessThan(before.costTotal - 1);
+  });
+
+  it('from the zero schedule on a charge-only site, the same optimum as from the fast plan', () => {
+    const p = buildPlanningProblem(gapInstance('overloadedSiteCharge40', 5));
+    const fromZero = chargeFlow(createScheduleState(p), { maxWork: 1e8 }) as Float64Array;
+    const fast = fastSchedule(p);
+    expect(hard(p, fromZero)).toEqual([]);
+    const c = scheduleCost(p, fromZero).costTotal;
+    expect(Math.abs(c - fast.costTotal)).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(c)));
+  });
+
+  it('a work budget too small to finish leaves a feasible flow (the caller keeps the cheaper plan)', () => {
+    const p = buildPlanningProblem(gapInstance('overloadedSiteCharge40', 5));
+    const partial = chargeFlow(createScheduleState(p), { maxWork: 50_000 }) as Float64Array;
+    expect(hard(p, partial)).toEqual([]);
+    expect(fastSchedule(p).costTotal).toBeLessThanOrEqual(scheduleCost(p, partial).costTotal);
+  });
+});
