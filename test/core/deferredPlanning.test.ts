@@ -139,6 +139,37 @@ describe('deferred re-planning (service mode)', () => {
     expect(optimised[0]!.evses[0]!.version).toBeGreaterThan(clamped[0]!.evses[0]!.version);
   });
 
+  it('decides a restored site only after the backlog that follows the restore was read', async () => {
+    const rt = realTime();
+    const first = await withTopologies(rt);
+    first.send('fleet.state', anEvArrival('site-a', 'z1-s1-e1', anEv(), T0));
+    await first.deliver();
+    const [snapshot] = first.engine.release(['site-a']);
+    const state = JSON.parse(snapshot!.value).state;
+
+    const rt2 = realTime();
+    const next = await anEngine({}, undefined, rt2);
+    next.engine.restore([state]);
+    // The partition's backlog arrives 3 ms after the restore: an arrival on another EVSE.
+    rt2.advance(3);
+    next.send('fleet.state', anEvArrival('site-a', 'z1-s2-e1', anEv(), T0));
+    await next.deliver();
+    rt2.advance(3);
+    rt2.fireDue();
+    await settle();
+    expect(next.setpoints()).toEqual([]); // not before the backlog went quiet
+    rt2.advance(50);
+    rt2.fireDue();
+    await settle();
+    const set = next.latestSet('site-a');
+    const charging = set
+      .flatMap((m) => m.evses)
+      .filter((e) => e.limitKw > 0)
+      .map((e) => e.evseId);
+    expect(charging.sort()).toEqual(['z1-s1-e1', 'z1-s2-e1']);
+    expect(next.engine.stats().decisions).toBe(1);
+  });
+
   it('plans in slices: each unit of deferred work stops once its planning time is spent', async () => {
     // Every read of the monotonic clock costs 2 ms, so a 3 ms slice fits about one decision.
     const rt = realTime(2);
