@@ -17,6 +17,8 @@ export interface FlowImproveOptions {
   maxAugments: number;
   /** Arc relaxations at most over all shortest-path searches. */
   maxWork: number;
+  /** With a reserve: pushes that do not pay alone but may with a second push, at most (default 50 + 10·S). */
+  maxLookahead?: number;
 }
 
 const TOL = 1e-7;
@@ -44,6 +46,9 @@ export function flowImprove(st: ScheduleState, options: FlowImproveOptions): num
   const start = cost;
   let work = options.maxWork;
   let slight = 0;
+  let creditTries = 0;
+  const follow = reserve ? new FlowGraph(st) : null;
+  let lookahead = reserve ? (options.maxLookahead ?? 50 + 10 * st.S) : 0;
   for (let it = 0; it < options.maxAugments && work > 0; it++) {
     g.build();
     let improved = false;
@@ -57,10 +62,19 @@ export function flowImprove(st: ScheduleState, options: FlowImproveOptions): num
           if (g.feasible()) {
             // Without a reserve the journal's exact delta (touched sessions and slots only) is the cost change.
             const after = reserve ? scheduleCost(P, st.kw).costTotal : cost + journalCostDelta(st);
-            if (after < cost - 1e-9 * Math.max(1, Math.abs(cost))) {
+            let kept = after;
+            if (!(after < cost - 1e-9 * Math.max(1, Math.abs(cost))) && follow && lookahead > 0) {
+              // A push that breaks a slot's reserve backing may pay once a second push restores it (the backing is
+              // the sum over the slot's sessions: another session can make up for it).
+              lookahead--;
+              const followed = followUp(follow, st, cost, work);
+              work -= followed.work;
+              kept = followed.cost;
+            }
+            if (kept < cost - 1e-9 * Math.max(1, Math.abs(cost))) {
               // A long tail of pushes that each save next to nothing is not worth its searches.
-              slight = after > cost - 1e-5 * Math.max(1, Math.abs(cost)) ? slight + 1 : 0;
-              cost = after;
+              slight = kept > cost - 1e-5 * Math.max(1, Math.abs(cost)) ? slight + 1 : 0;
+              cost = kept;
               improved = true;
               st.journalOn = false;
               st.journalLen = 0;
@@ -71,11 +85,64 @@ export function flowImprove(st: ScheduleState, options: FlowImproveOptions): num
         }
       }
     }
-    if (!improved || slight >= 16) break;
+    if (slight >= 16) break;
+    if (improved) g.credit = false;
+    else if (reserve && !g.credit && creditTries < 64) {
+      // Nothing left at the pessimistic reserve prices (an exactly backed slot charges a loss of backing and pays
+      // nothing for a gain): price it at the penalty both ways, so a push whose sessions trade backing among
+      // themselves is found; the exact cost of the whole push decides.
+      g.credit = true;
+      creditTries++;
+    } else break;
   }
   st.journalOn = false;
   st.journalLen = 0;
   return start - cost;
+}
+
+/**
+ * Second push after a tentative one (still journaled): a fresh search on the residual graph of the tentative
+ * schedule, where the slots the first push left short are priced as short. Keeps the first improving candidate
+ * (exact cost below `cost`) and returns its cost; otherwise rolls back both pushes and returns +∞.
+ */
+function followUp(
+  g: FlowGraph,
+  st: ScheduleState,
+  cost: number,
+  maxWork: number,
+): { cost: number; work: number } {
+  const first = st.journalLen;
+  g.build();
+  let work = 0;
+  for (let dir = 0; dir < 2 && work < maxWork; dir++) {
+    work += g.shortestPaths(maxWork - work, dir === 1);
+    const candidates = g.candidates();
+    for (let k = 0; k < candidates.length && k < 4; k++) {
+      if (!g.structure(candidates[k])) continue;
+      for (let shrink = 1; shrink >= 1e-2; shrink *= 0.1) {
+        if (!g.push(shrink, false)) break;
+        if (g.feasible()) {
+          const after = scheduleCost(st.problem, st.kw).costTotal;
+          if (after < cost - 1e-9 * Math.max(1, Math.abs(cost))) return { cost: after, work };
+        }
+        rollbackTo(st, first);
+      }
+    }
+  }
+  journalRollback(st);
+  return { cost: Number.POSITIVE_INFINITY, work };
+}
+
+/** Undoes the journaled changes after the first `len` (journal stays on). */
+function rollbackTo(st: ScheduleState, len: number): void {
+  st.journalOn = false;
+  for (let i = st.journalLen - 1; i >= len; i--) {
+    const s = st.journalS[i];
+    const t = st.journalT[i];
+    addKw(st, s, t, st.journalBefore[i] - st.kw[s * st.T + t]);
+  }
+  st.journalLen = len;
+  st.journalOn = true;
 }
 
 /** Residual graph over the current schedule, rebuilt after every augmentation (typed arrays, reused). */
@@ -117,6 +184,9 @@ class FlowGraph {
   private readonly upShort: Float64Array;
   private readonly downShort: Float64Array;
   private readonly terms = new Float64Array(4);
+  /** Credit mode: an exactly backed slot also pays the penalty back for a change that raises its backing (the
+   *  short-side derivative on both sides), so a push that lowers one session's backing and raises another's nets out. */
+  credit = false;
 
   constructor(st: ScheduleState) {
     this.st = st;
@@ -213,14 +283,14 @@ class FlowGraph {
         const upShort = this.upShort[t];
         const downShort = this.downShort[t];
         // Short (> 0) or exactly backed (0): a change that lowers the backing costs; a short one gains.
-        if (upShort > 1e-9) {
+        if (upShort > 1e-9 || (this.credit && upShort > -1e-9)) {
           upCost -= resPrice;
-          upKw = Math.min(upKw, upShort);
+          if (upShort > 1e-9) upKw = Math.min(upKw, upShort);
         } else if (upShort < -1e-9) downKw = Math.min(downKw, -upShort);
         if (upShort > -1e-9) downCost += resPrice;
-        if (downShort > 1e-9) {
+        if (downShort > 1e-9 || (this.credit && downShort > -1e-9)) {
           downCost -= resPrice;
-          downKw = Math.min(downKw, downShort);
+          if (downShort > 1e-9) downKw = Math.min(downKw, downShort);
         } else if (downShort < -1e-9) upKw = Math.min(upKw, -downShort);
         if (downShort > -1e-9) upCost += resPrice;
       }
@@ -368,16 +438,16 @@ class FlowGraph {
           rCap = Math.min(rCap, o - x);
           if (X < dMax - 1e-12) {
             rCap = Math.min(rCap, ((dMax - X) * E) / etaD);
-            if (upShort > 1e-9) {
+            if (upShort > 1e-9 || (this.credit && upShort > -1e-9)) {
               rc -= penalty * etaD;
-              rCap = Math.min(rCap, (upShort * E) / etaD);
+              if (upShort > 1e-9) rCap = Math.min(rCap, (upShort * E) / etaD);
             }
           }
         }
         if (x <= o + 1e-12) {
           if (X > dMax + 1e-12) lCap = Math.min(lCap, ((X - dMax) * E) / etaD);
           else if (upShort > -1e-9) lc += penalty * etaD;
-          else lCap = Math.min(lCap, (-upShort * E) / etaD);
+          else if (upShort < -1e-9) lCap = Math.min(lCap, (-upShort * E) / etaD);
         } else lCap = Math.min(lCap, x - o);
       }
       // Down: min(pMax, (capacity − max SoC) / (E·ηc)).
@@ -385,15 +455,15 @@ class FlowGraph {
       if (x >= o - 1e-12) {
         if (Y > pMax + 1e-12) rCap = Math.min(rCap, (Y - pMax) * E * etaC);
         else if (downShort > -1e-9) rc += penalty / etaC;
-        else rCap = Math.min(rCap, -downShort * E * etaC);
+        else if (downShort < -1e-9) rCap = Math.min(rCap, -downShort * E * etaC);
       } else rCap = Math.min(rCap, o - x);
       if (x > o + 1e-12) {
         lCap = Math.min(lCap, x - o);
         if (Y < pMax - 1e-12) {
           lCap = Math.min(lCap, (pMax - Y) * E * etaC);
-          if (downShort > 1e-9) {
+          if (downShort > 1e-9 || (this.credit && downShort > -1e-9)) {
             lc -= penalty / etaC;
-            lCap = Math.min(lCap, downShort * E * etaC);
+            if (downShort > 1e-9) lCap = Math.min(lCap, downShort * E * etaC);
           }
         }
       }
@@ -573,7 +643,7 @@ class FlowGraph {
   }
 
   /** Applies the structure at `share` of its bottleneck, journaled. False if the step is empty. */
-  push(share: number): boolean {
+  push(share: number, fresh = true): boolean {
     const st = this.st;
     const P = st.problem;
     const h = st.h;
@@ -588,7 +658,7 @@ class FlowGraph {
     this.touchedSlot.fill(0);
     this.touchedSession.fill(0);
     st.journalOn = true;
-    st.journalLen = 0;
+    if (fresh) st.journalLen = 0;
     for (const [a, mul] of total) {
       const k = this.kind[a];
       if (k === 0) continue;

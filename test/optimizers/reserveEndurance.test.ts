@@ -118,7 +118,7 @@ describe('reserve endurance', () => {
       { numRuns: 80, seed: 1562 },
     );
   });
-  it('gap on random reserve sites (seeds 1–60): ≥ 85 % within 0.5 % of the LP, never below it (known gap)', () => {
+  it('gap on random reserve sites (seeds 1–60): 56 of 60 within 0.5 % of the LP, never below it (known gap)', () => {
     const gaps: number[] = [];
     for (let sd = 1; sd <= 60; sd++) {
       const p = buildPlanningProblem(reserveInstance(sd, sd % 2 === 0));
@@ -131,8 +131,9 @@ describe('reserve endurance', () => {
       );
       gaps.push(((fast.costTotal - exact.costTotal) / Math.max(1e-9, Math.abs(exact.costTotal))) * 100);
     }
-    // Measured: 53 of 60 within 0.5 % (seeds 1–100: 92 of 100; was 64). Backing is a side constraint coupling the
-    // sessions of a slot, which the negative-cycle phase only prices one arc at a time (README "Known gaps").
-    expect(gaps.filter((g) => g <= 0.5).length).toBeGreaterThanOrEqual(51);
+    // Measured: 56 of 60 within 0.5 % (seeds 1–100: 96 of 100; 92 before the credit pricing and follow-up pushes,
+    // 64 before the negative-cycle phase). Backing is a side constraint coupling the sessions of a slot; the
+    // negative-cycle phase prices it arc by arc and tries one follow-up push (README "Known gaps").
+    expect(gaps.filter((g) => g <= 0.5).length).toBeGreaterThanOrEqual(56);
   });
 });
