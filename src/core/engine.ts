@@ -7,6 +7,7 @@ import { applyMessage, pruneExpired } from './applyMessage';
 import { deadLetterRecord } from './deadLetterRecord';
 import { type DecideContext, decideSite, type SiteDecision } from './decideSite';
 import { droopResponse } from './droopResponse';
+import { fastSchemaCheck } from './fastSchemaCheck';
 import type { Clock } from './ports/clock';
 import type { MessageBus } from './ports/messageBus';
 import type { InboundRecord, OutboundRecord } from './ports/records';
@@ -175,6 +176,7 @@ export function createEngine(deps: EngineDeps): Engine {
   const ingress = {
     config,
     nowMs: 0,
+    fastCheck: fastSchemaCheck(),
     hasTopology: (siteId: string) => sites.get(siteId)?.index != null,
     isDuplicate: (siteId: string, messageId: string) => sites.get(siteId)?.seenIds.has(messageId) ?? false,
   };

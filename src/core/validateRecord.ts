@@ -2,6 +2,7 @@ import type { ErrorCode } from '../../models/errorCode';
 import { type InputMessage, topicSchemas } from '../../models/topics';
 import type { EvflexConfig } from '../config/configSchema';
 import { checkAcl } from './acl';
+import type { FastCheck } from './fastSchemaCheck';
 import type { InboundRecord } from './ports/records';
 
 export type Validated =
@@ -27,6 +28,8 @@ export interface IngressContext {
   /** Whether the site already has a topology (or is configured with one). */
   hasTopology(siteId: string): boolean;
   isDuplicate(siteId: string, messageId: string): boolean;
+  /** A compiled check that implies the zod schema accepts the value unchanged (see fastSchemaCheck). */
+  fastCheck?: FastCheck;
 }
 
 function refusal(
@@ -51,7 +54,9 @@ export function validateRecord(record: InboundRecord, ctx: IngressContext): Vali
   } catch (error) {
     return refusal(record, 'EVFLEX_MALFORMED_JSON', (error as Error).message, record.key);
   }
-  const parsed = topicSchemas[record.topic].safeParse(json);
+  const parsed = ctx.fastCheck?.(record.topic, json)
+    ? ({ success: true, data: json } as const)
+    : topicSchemas[record.topic].safeParse(json);
   const rawHeader = json as { siteId?: unknown; messageId?: unknown } | null;
   const headerSite = typeof rawHeader?.siteId === 'string' ? rawHeader.siteId : record.key;
   const headerId = typeof rawHeader?.messageId === 'string' ? rawHeader.messageId : null;
