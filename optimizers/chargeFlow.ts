@@ -48,6 +48,10 @@ export function chargeFlow(st: ScheduleState, options: ChargeFlowOptions): Float
     }
   }
 
+  // The planned sessions only add import, so the export limits hold for any flow if the held sessions alone keep
+  // them; where held V2G export is netted by charging that may be re-planned, give up (a lower bound, not modelled).
+  for (let k = 0; k < N * T; k++) if (heldKw[k] < -st.exportKw[k] - 1e-9) return null;
+
   const g = new ResidualGraph(2 + S + N * T, 2 * (4 * freeCount + windowSlots + N * T + 3 * T));
   const SOURCE = 0;
   const SINK = 1;

@@ -86,13 +86,18 @@ export function flowImprove(st: ScheduleState, options: FlowImproveOptions): num
       }
     }
     if (slight >= 16) break;
-    if (improved) g.credit = false;
-    else if (reserve && !g.credit && creditTries < 64) {
+    if (improved) {
+      g.credit = false;
+      g.ties = false;
+    } else if (reserve && !g.credit && creditTries < 64) {
       // Nothing left at the pessimistic reserve prices (an exactly backed slot charges a loss of backing and pays
       // nothing for a gain): price it at the penalty both ways, so a push whose sessions trade backing among
       // themselves is found; the exact cost of the whole push decides.
       g.credit = true;
       creditTries++;
+    } else if (reserve && !g.ties) {
+      // Then also count the gain in backing at SoC ties (the slot's lower / higher SoC moves only if both do).
+      g.ties = true;
     } else break;
   }
   st.journalOn = false;
@@ -187,6 +192,8 @@ class FlowGraph {
   /** Credit mode: an exactly backed slot also pays the penalty back for a change that raises its backing (the
    *  short-side derivative on both sides), so a push that lowers one session's backing and raises another's nets out. */
   credit = false;
+  /** Ties mode (with credit): a gain in backing at a boundary whose SoC ties the slot's other one is counted. */
+  ties = false;
 
   constructor(st: ScheduleState) {
     this.st = st;
@@ -434,8 +441,10 @@ class FlowGraph {
       if (dMax > 0) {
         // Up: min(dMax, (min SoC − floor)·ηd / E).
         const X = ((Math.min(x, o) - floor) * etaD) / E;
-        if (x < o - 1e-12) {
-          rCap = Math.min(rCap, o - x);
+        // Ties mode: at a tie the other boundary may move too (a push along the SoC chain moves both).
+        const tie = this.ties && Math.abs(x - o) <= 1e-12;
+        if (x < o - 1e-12 || tie) {
+          if (!tie) rCap = Math.min(rCap, o - x);
           if (X < dMax - 1e-12) {
             rCap = Math.min(rCap, ((dMax - X) * E) / etaD);
             if (upShort > 1e-9 || (this.credit && upShort > -1e-9)) {
@@ -457,8 +466,9 @@ class FlowGraph {
         else if (downShort > -1e-9) rc += penalty / etaC;
         else if (downShort < -1e-9) rCap = Math.min(rCap, -downShort * E * etaC);
       } else rCap = Math.min(rCap, o - x);
-      if (x > o + 1e-12) {
-        lCap = Math.min(lCap, x - o);
+      const tie = this.ties && Math.abs(x - o) <= 1e-12;
+      if (x > o + 1e-12 || tie) {
+        if (!tie) lCap = Math.min(lCap, x - o);
         if (Y < pMax - 1e-12) {
           lCap = Math.min(lCap, (pMax - Y) * E * etaC);
           if (downShort > 1e-9 || (this.credit && downShort > -1e-9)) {

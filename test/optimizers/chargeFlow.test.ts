@@ -6,6 +6,7 @@ import { fastSchedule, loadSchedule } from '../../optimizers/fastSchedule';
 import { scheduleCost } from '../../optimizers/scheduleCost';
 import { createScheduleState } from '../../optimizers/scheduleState';
 import { gapInstance } from './support/gapInstances';
+import { randomInstance } from './support/randomInstance';
 
 const hard = (p: Parameters<typeof checkFeasibility>[0], kw: Float64Array) =>
   checkFeasibility(p, kw).filter((v) => v.kind !== 'energyBelowMin');
@@ -38,6 +39,16 @@ describe('chargeFlow (min-cost flow over the charge-only sessions)', () => {
     expect(hard(p, fromZero)).toEqual([]);
     const c = scheduleCost(p, fromZero).costTotal;
     expect(Math.abs(c - fast.costTotal)).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(c)));
+  });
+
+  it('stays out where held V2G export through a node is netted by charging it would re-plan', () => {
+    // Found by the feasibility property: a zone exports more than its limit once the charge-only sessions that
+    // netted a V2G discharge are moved away. A lower bound on their flow is not modelled, so chargeFlow declines.
+    const p = buildPlanningProblem(randomInstance(622016563, { maxSessions: 10, maxSlots: 16 }));
+    expect(hard(p, fastSchedule(p).sessionKw)).toEqual([]);
+    const st = createScheduleState(p);
+    loadSchedule(st, fastSchedule(p, { chargeFlowSizeLimit: 0 }).sessionKw);
+    expect(chargeFlow(st, { maxWork: 1e8 })).toBeNull();
   });
 
   it('a work budget too small to finish leaves a feasible flow (the caller keeps the cheaper plan)', () => {
