@@ -52,7 +52,9 @@ export function backReserve(st: ScheduleState, passes = 2): void {
     contribution(s, beforeUp, beforeDown);
     st.journalOn = true;
     st.journalLen = 0;
-    if (move() <= 1e-12) {
+    // Like the LP: no session may leave with less energy than it came with (lowering charge of a V2G session that
+    // discharges elsewhere can take it there).
+    if (move() <= 1e-12 || st.deliveredKwh[s] < -1e-9) {
       journalRollback(st);
       return false;
     }

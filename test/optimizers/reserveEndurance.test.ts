@@ -118,6 +118,17 @@ describe('reserve endurance', () => {
       { numRuns: 80, seed: 1562 },
     );
   });
+  it('backing the reserve never takes a session below the energy it arrived with', () => {
+    // Seeds where backReserve lowered the charge of a V2G session that discharges elsewhere (found by the checker's
+    // energyBelowArrival rule, which the LP has as delivered ≥ 0).
+    for (const sd of [444, 486, 780]) {
+      const p = buildPlanningProblem(reserveInstance(sd, sd % 2 === 0));
+      const fast = fastSchedule(p);
+      expect(checkFeasibility(p, fast.sessionKw).filter((v) => v.kind === 'energyBelowArrival')).toEqual([]);
+      expect(hard(p, fast.sessionKw)).toEqual([]);
+    }
+  });
+
   it('gap on random reserve sites (seeds 1–60): 56 of 60 within 0.5 % of the LP, never below it (known gap)', () => {
     const gaps: number[] = [];
     for (let sd = 1; sd <= 60; sd++) {
