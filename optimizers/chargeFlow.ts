@@ -1,9 +1,15 @@
 import { requiredPenaltyPerKwh } from './planningProblem';
-import type { ScheduleState } from './scheduleState';
+import { type ScheduleState, slopeUp } from './scheduleState';
 
 export interface ChargeFlowOptions {
   /** Arc scans at most over all shortest-path and augmenting searches. */
   maxWork: number;
+  /**
+   * When given (nodes × slots), filled with the flow's price of one grid kWh drawn at each node and slot: the
+   * potential difference to the sink (site price plus the duals of the binding limits on the way up). Nodes the flow
+   * never reaches take their nearest binding ancestor's price.
+   */
+  pricesOut?: Float64Array;
 }
 
 /**
@@ -143,6 +149,8 @@ export function chargeFlow(st: ScheduleState, options: ChargeFlowOptions): Float
     work -= g.blockingFlow(SOURCE, SINK, work);
   }
 
+  if (options.pricesOut) nodePrices(st, pi, SINK, tree, heldKw, options.pricesOut);
+
   const kw = st.kw.slice();
   for (let s = 0; s < S; s++) {
     if (!free[s]) continue;
@@ -154,6 +162,36 @@ export function chargeFlow(st: ScheduleState, options: ChargeFlowOptions): Float
     }
   }
   return kw;
+}
+
+/** μ(n, t) = π(sink) − π(n, t); top-down, so an unreached node inherits its nearest binding ancestor's price. */
+function nodePrices(
+  st: ScheduleState,
+  pi: Float64Array,
+  sink: number,
+  tree: (n: number, t: number) => number,
+  heldKw: Float64Array,
+  out: Float64Array,
+): void {
+  const P = st.problem;
+  const T = st.T;
+  const N = P.nodeCount;
+  const piSink = pi[sink];
+  for (let t = 0; t < T; t++) {
+    const p = pi[tree(0, t)];
+    out[t] =
+      p !== Number.POSITIVE_INFINITY
+        ? piSink - p
+        : slopeUp(P, t, (P.siteLoadKw ? P.siteLoadKw[t] : 0) + heldKw[t]);
+  }
+  for (let n = 1; n < N; n++) {
+    const b = st.bindNext[P.nodeParent[n]];
+    const above = b > 0 ? b : 0;
+    for (let t = 0; t < T; t++) {
+      const p = st.bindNext[n] === n ? pi[tree(n, t)] : Number.POSITIVE_INFINITY;
+      out[n * T + t] = p !== Number.POSITIVE_INFINITY ? piSink - p : out[above * T + t];
+    }
+  }
 }
 
 /** Arcs in pairs (a, a ^ 1 its reverse), adjacency as CSR after `finish`; typed arrays throughout. */

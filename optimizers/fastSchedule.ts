@@ -1,5 +1,6 @@
 import { backReserve } from './backReserve';
 import { chargeFlow } from './chargeFlow';
+import { checkFeasibility } from './checkFeasibility';
 import { flowImprove } from './flowImprove';
 import { lagrangianLowerBound } from './lowerBound';
 import type { PlanningProblem } from './planningProblem';
@@ -19,6 +20,7 @@ import {
   siteKw,
   slopeUp,
 } from './scheduleState';
+import { v2gPriceMoves } from './v2gPriceMoves';
 
 export interface FastScheduleOptions {
   /** Improvement sweeps over all sessions after the greedy; default 2. */
@@ -45,6 +47,8 @@ export interface FastScheduleOptions {
   /** Min-cost flow over the charge-only sessions of congested sites: largest sessions × slots, arc scans at most. */
   chargeFlowSizeLimit?: number;
   chargeFlowWork?: number;
+  /** Rounds of V2G moves against `chargeFlow`'s node prices, each followed by `chargeFlow` (V2G sites); default 8. */
+  v2gPriceRounds?: number;
 }
 
 export interface FastScheduleResult extends ScheduleCost {
@@ -154,10 +158,16 @@ function flowPhase(st: ScheduleState, options: FastScheduleOptions): void {
     !reserveActive(P) &&
     congested(st)
   ) {
-    const kw = chargeFlow(st, { maxWork: options.chargeFlowWork ?? 2_000_000 + 1_000 * size });
+    const maxWork = options.chargeFlowWork ?? 2_000_000 + 1_000 * size;
+    let v2g = false;
+    for (let s = 0; s < st.S && !v2g; s++) v2g = P.maxDischargeKw[s] > 0 && P.minChargeKw[s] <= 0;
+    const rounds = v2g ? (options.v2gPriceRounds ?? 8) : 0;
+    const prices = rounds > 0 ? new Float64Array(P.nodeCount * st.T) : undefined;
+    const kw = chargeFlow(st, { maxWork, pricesOut: prices });
     if (kw) {
       const before = scheduleCost(P, st.kw).costTotal;
       if (scheduleCost(P, kw).costTotal < before - 1e-9 * Math.max(1, Math.abs(before))) loadSchedule(st, kw);
+      if (prices) priceRounds(st, prices, rounds, maxWork);
     }
   }
   const limit = options.flowSizeLimit ?? 5_000;
@@ -166,6 +176,39 @@ function flowPhase(st: ScheduleState, options: FastScheduleOptions): void {
     maxAugments: options.flowAugments ?? 200 + 50 * st.S,
     maxWork: options.flowWork ?? 5_000_000 + 200 * size,
   });
+}
+
+/**
+ * V2G sessions against `chargeFlow`'s node prices, then `chargeFlow` again around them: each round moves the V2G
+ * sessions (energy-neutral, at most `quantum` battery kWh per move) where the duals say it pays, re-plans the
+ * charge-only sessions exactly and keeps the result only if the exact cost falls and the checker finds nothing;
+ * otherwise the quantum halves (the prices hold only near the flow they came from).
+ */
+function priceRounds(st: ScheduleState, prices: Float64Array, rounds: number, maxWork: number): void {
+  const P = st.problem;
+  let best: Float64Array = st.kw.slice();
+  let bestCost = scheduleCost(P, best).costTotal;
+  const next = new Float64Array(prices.length);
+  let quantumKwh = 0;
+  for (let s = 0; s < st.S; s++)
+    if (P.maxDischargeKw[s] > 0) quantumKwh = Math.max(quantumKwh, P.maxDischargeKw[s] * st.h);
+  for (let round = 0; round < rounds && quantumKwh > 1e-3; round++) {
+    const slotBudgetKw = quantumKwh / st.h;
+    if (v2gPriceMoves(st, prices, { quantumKwh, maxStepsPerSession: 4 * st.T, slotBudgetKw }) === 0) break;
+    const kw = chargeFlow(st, { maxWork, pricesOut: next });
+    const cost = kw ? scheduleCost(P, kw).costTotal : Number.POSITIVE_INFINITY;
+    if (kw && cost < bestCost - 1e-9 * Math.max(1, Math.abs(bestCost)) && !hardViolations(P, kw)) {
+      best = kw;
+      bestCost = cost;
+      prices.set(next);
+    } else quantumKwh /= 2;
+    loadSchedule(st, best);
+  }
+}
+
+function hardViolations(problem: PlanningProblem, kw: Float64Array): boolean {
+  for (const v of checkFeasibility(problem, kw)) if (v.kind !== 'energyBelowMin') return true;
+  return false;
 }
 
 /** More than 2 % of what the sessions want (each capped by what it reaches alone) is not delivered. */
