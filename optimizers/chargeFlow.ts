@@ -1,15 +1,18 @@
 import { requiredPenaltyPerKwh } from './planningProblem';
-import { type ScheduleState, slopeUp } from './scheduleState';
+import { type ScheduleState, slopeDown } from './scheduleState';
 
 export interface ChargeFlowOptions {
   /** Arc scans at most over all shortest-path and augmenting searches. */
   maxWork: number;
   /**
-   * When given (nodes × slots), filled with the flow's price of one grid kWh drawn at each node and slot: the
-   * potential difference to the sink (site price plus the duals of the binding limits on the way up). Nodes the flow
-   * never reaches take their nearest binding ancestor's price.
+   * When given (nodes × slots), filled with the flow's one-sided prices of a grid kWh at each node and slot, from the
+   * shortest paths in the final residual graph: `pricesUp` what one more kWh drawn there costs (cheapest path to the
+   * sink: site price, or the penalty of a session it displaces), `pricesDown` what one kWh less is worth (cheapest
+   * path back from the sink, through the held sessions' flow too). A move priced by them is a descent for small steps
+   * even where the duals are not unique. Nodes the flow never reaches take their nearest binding ancestor's prices.
    */
-  pricesOut?: Float64Array;
+  pricesUp?: Float64Array;
+  pricesDown?: Float64Array;
 }
 
 /**
@@ -66,6 +69,8 @@ export function chargeFlow(st: ScheduleState, options: ChargeFlowOptions): Float
   const penalty = P.shortfallPenaltyPerKwh;
   const bigPenalty = requiredPenaltyPerKwh(P);
   const cut = new Float64Array(4);
+  // Root → sink arcs per slot (first, end) for the site level at the end.
+  const rootArcs = new Int32Array(2 * T);
   const up = (n: number) => {
     const b = st.bindNext[n];
     return b > 0 ? b : 0;
@@ -105,6 +110,8 @@ export function chargeFlow(st: ScheduleState, options: ChargeFlowOptions): Float
     if (st.rootCapKw) room = Math.min(room, st.rootCapKw[t] - heldKw[t]);
     let level = (P.siteLoadKw ? P.siteLoadKw[t] : 0) + heldKw[t];
     const baseline = P.baselineKw ? P.baselineKw[t] : Number.NaN;
+    rootArcs[2 * t] = g.m;
+    rootArcs[2 * t + 1] = g.m;
     while (room > 1e-12) {
       let step = room;
       if (level < 0) step = Math.min(step, -level);
@@ -114,6 +121,7 @@ export function chargeFlow(st: ScheduleState, options: ChargeFlowOptions): Float
       g.arc(tree(0, t), SINK, step * h, price);
       room -= step;
       level += step;
+      rootArcs[2 * t + 1] = g.m;
     }
   }
   g.finish();
@@ -149,7 +157,8 @@ export function chargeFlow(st: ScheduleState, options: ChargeFlowOptions): Float
     work -= g.blockingFlow(SOURCE, SINK, work);
   }
 
-  if (options.pricesOut) nodePrices(st, pi, SINK, tree, heldKw, options.pricesOut);
+  if (options.pricesUp && options.pricesDown)
+    sidedPrices(st, g, SINK, 2 + S, heldKw, rootArcs, options.pricesUp, options.pricesDown);
 
   const kw = st.kw.slice();
   for (let s = 0; s < S; s++) {
@@ -164,32 +173,108 @@ export function chargeFlow(st: ScheduleState, options: ChargeFlowOptions): Float
   return kw;
 }
 
-/** μ(n, t) = π(sink) − π(n, t); top-down, so an unreached node inherits its nearest binding ancestor's price. */
-function nodePrices(
+/**
+ * One-sided prices at every (binding node, slot): up = shortest path node → sink in the residual graph (reverse
+ * Dijkstra on reduced costs), down = minus the shortest path sink → node, label-correcting because it may also go
+ * down the tree against the held sessions' flow (a virtual arc per binding node and slot, cost 0, while the held flow
+ * and the export limit leave room) and below the held site level (a virtual sink → root arc at the site's marginal
+ * saving there). Unreached nodes inherit their nearest binding ancestor's prices.
+ */
+function sidedPrices(
   st: ScheduleState,
-  pi: Float64Array,
+  g: ResidualGraph,
   sink: number,
-  tree: (n: number, t: number) => number,
+  treeBase: number,
   heldKw: Float64Array,
-  out: Float64Array,
+  rootArcs: Int32Array,
+  up: Float64Array,
+  down: Float64Array,
 ): void {
   const P = st.problem;
   const T = st.T;
   const N = P.nodeCount;
-  const piSink = pi[sink];
-  for (let t = 0; t < T; t++) {
-    const p = pi[tree(0, t)];
-    out[t] =
-      p !== Number.POSITIVE_INFINITY
-        ? piSink - p
-        : slopeUp(P, t, (P.siteLoadKw ? P.siteLoadKw[t] : 0) + heldKw[t]);
+  const INF = Number.POSITIVE_INFINITY;
+  const pi = g.pi;
+  // Up: true distance x → sink = dπ(x) − π(x) + π(sink).
+  g.dijkstraToSink(sink);
+  const dUp = g.dist;
+  for (let n = 0; n < N; n++) {
+    if (n > 0 && st.bindNext[n] !== n) continue;
+    for (let t = 0; t < T; t++) {
+      const x = treeBase + n * T + t;
+      up[n * T + t] = dUp[x] === INF || pi[x] === INF ? INF : dUp[x] - pi[x] + pi[sink];
+    }
   }
+  // Down: label-correcting from the sink on true costs, residual arcs plus the virtual ones.
+  const V = g.V;
+  const dist = new Float64Array(V).fill(INF);
+  const inQueue = new Uint8Array(V);
+  const queue = new Int32Array(V + 1);
+  let qh = 0;
+  let qt = 0;
+  const push = (v: number, d: number) => {
+    if (d >= dist[v] - 1e-12) return;
+    dist[v] = d;
+    if (!inQueue[v]) {
+      inQueue[v] = 1;
+      queue[qt] = v;
+      qt = qt === V ? 0 : qt + 1;
+    }
+  };
+  dist[sink] = 0;
+  // Virtual sink → root per slot: one kWh less at the site level the flow ends with.
+  for (let t = 0; t < T; t++) {
+    let level = (P.siteLoadKw ? P.siteLoadKw[t] : 0) + heldKw[t];
+    for (let a = rootArcs[2 * t]; a < rootArcs[2 * t + 1]; a += 2) level += g.cap[a ^ 1] / st.h;
+    push(treeBase + t, -slopeDown(P, t, level));
+  }
+  // Binding children of each binding node (CSR).
+  const childStart = new Int32Array(N + 1);
+  const children = new Int32Array(N);
+  const parentOf = (c: number) => {
+    const b = st.bindNext[P.nodeParent[c]];
+    return b > 0 ? b : 0;
+  };
+  for (let c = 1; c < N; c++) if (st.bindNext[c] === c) childStart[parentOf(c) + 1]++;
+  for (let n = 0; n < N; n++) childStart[n + 1] += childStart[n];
+  const fill = childStart.slice(0, N);
+  for (let c = 1; c < N; c++) if (st.bindNext[c] === c) children[fill[parentOf(c)]++] = c;
+  let budget = 50 * V;
+  while (qh !== qt && budget-- > 0) {
+    const u = queue[qh];
+    qh = qh === V ? 0 : qh + 1;
+    inQueue[u] = 0;
+    const du = dist[u];
+    for (let k = g.start[u]; k < g.start[u + 1]; k++) {
+      const a = g.adj[k];
+      if (g.cap[a] > 1e-12) push(g.head[a], du + g.cost[a]);
+    }
+    const local = u - treeBase;
+    if (local >= 0 && local < N * T) {
+      // Down the tree against held flow: to every binding child whose nearest binding ancestor is this node.
+      const n = Math.floor(local / T);
+      const t = local - n * T;
+      for (let k = childStart[n]; k < childStart[n + 1]; k++) {
+        const c = children[k];
+        if (heldKw[c * T + t] + st.exportKw[c * T + t] > 1e-9) push(treeBase + c * T + t, du);
+      }
+    }
+  }
+  for (let n = 0; n < N; n++) {
+    if (n > 0 && st.bindNext[n] !== n) continue;
+    for (let t = 0; t < T; t++) {
+      const d = dist[treeBase + n * T + t];
+      down[n * T + t] = d === INF ? -INF : -d;
+    }
+  }
+  // Unreached and non-binding nodes: the nearest binding ancestor's prices (top-down).
   for (let n = 1; n < N; n++) {
     const b = st.bindNext[P.nodeParent[n]];
-    const above = b > 0 ? b : 0;
+    const above = (b > 0 ? b : 0) * T;
+    const own = st.bindNext[n] === n;
     for (let t = 0; t < T; t++) {
-      const p = st.bindNext[n] === n ? pi[tree(n, t)] : Number.POSITIVE_INFINITY;
-      out[n * T + t] = p !== Number.POSITIVE_INFINITY ? piSink - p : out[above * T + t];
+      if (!own || up[n * T + t] === INF) up[n * T + t] = up[above + t];
+      if (!own || down[n * T + t] === -INF) down[n * T + t] = down[above + t];
     }
   }
 }
@@ -300,6 +385,50 @@ class ResidualGraph {
     }
     for (let i = 0; i < size; i++) pos[heap[i]] = -1;
     return work;
+  }
+
+  /** Full Dijkstra on reduced costs over the reversed residual arcs, from `dst` (distances to it). */
+  dijkstraToSink(dst: number): void {
+    const dist = this.dist;
+    const pi = this.pi;
+    dist.fill(Number.POSITIVE_INFINITY);
+    const heap = this.heap;
+    const pos = this.heapPos;
+    let size = 0;
+    dist[dst] = 0;
+    heap[size] = dst;
+    pos[dst] = size++;
+    while (size > 0) {
+      const v = heap[0];
+      pos[v] = -1;
+      size--;
+      if (size > 0) {
+        heap[0] = heap[size];
+        pos[heap[0]] = 0;
+        this.siftDown(0, size);
+      }
+      const dv = dist[v];
+      const pv = pi[v];
+      if (pv === Number.POSITIVE_INFINITY) continue;
+      for (let k = this.start[v]; k < this.start[v + 1]; k++) {
+        const b = this.adj[k] ^ 1; // u → v
+        if (this.cap[b] <= 1e-12) continue;
+        const u = this.head[this.adj[k]];
+        const pu = pi[u];
+        if (pu === Number.POSITIVE_INFINITY) continue;
+        let rc = this.cost[b] + pu - pv;
+        if (rc < 0) rc = 0;
+        const nd = dv + rc;
+        if (nd < dist[u]) {
+          dist[u] = nd;
+          if (pos[u] < 0) {
+            heap[size] = u;
+            pos[u] = size++;
+          }
+          this.siftUp(pos[u]);
+        }
+      }
+    }
   }
 
   private siftUp(i0: number): void {

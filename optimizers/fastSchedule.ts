@@ -47,7 +47,7 @@ export interface FastScheduleOptions {
   /** Min-cost flow over the charge-only sessions of congested sites: largest sessions × slots, arc scans at most. */
   chargeFlowSizeLimit?: number;
   chargeFlowWork?: number;
-  /** Rounds of V2G moves against `chargeFlow`'s node prices, each followed by `chargeFlow` (V2G sites); default 8. */
+  /** Rounds of V2G moves against `chargeFlow`'s node prices, each followed by `chargeFlow` (V2G sites); default 12. */
   v2gPriceRounds?: number;
 }
 
@@ -161,13 +161,15 @@ function flowPhase(st: ScheduleState, options: FastScheduleOptions): void {
     const maxWork = options.chargeFlowWork ?? 2_000_000 + 1_000 * size;
     let v2g = false;
     for (let s = 0; s < st.S && !v2g; s++) v2g = P.maxDischargeKw[s] > 0 && P.minChargeKw[s] <= 0;
-    const rounds = v2g ? (options.v2gPriceRounds ?? 8) : 0;
-    const prices = rounds > 0 ? new Float64Array(P.nodeCount * st.T) : undefined;
-    const kw = chargeFlow(st, { maxWork, pricesOut: prices });
+    // Sites the negative-cycle phase covers get their V2G plan from it (to the optimum on the measured classes).
+    const rounds = v2g && size > 5_000 ? (options.v2gPriceRounds ?? 12) : 0;
+    const up = rounds > 0 ? new Float64Array(P.nodeCount * st.T) : undefined;
+    const down = rounds > 0 ? new Float64Array(P.nodeCount * st.T) : undefined;
+    const kw = chargeFlow(st, { maxWork, pricesUp: up, pricesDown: down });
     if (kw) {
       const before = scheduleCost(P, st.kw).costTotal;
       if (scheduleCost(P, kw).costTotal < before - 1e-9 * Math.max(1, Math.abs(before))) loadSchedule(st, kw);
-      if (prices) priceRounds(st, prices, rounds, maxWork);
+      if (up && down) priceRounds(st, up, down, rounds, maxWork);
     }
   }
   const limit = options.flowSizeLimit ?? 5_000;
@@ -180,28 +182,55 @@ function flowPhase(st: ScheduleState, options: FastScheduleOptions): void {
 
 /**
  * V2G sessions against `chargeFlow`'s node prices, then `chargeFlow` again around them: each round moves the V2G
- * sessions (energy-neutral, at most `quantum` battery kWh per move) where the duals say it pays, re-plans the
- * charge-only sessions exactly and keeps the result only if the exact cost falls and the checker finds nothing;
- * otherwise the quantum halves (the prices hold only near the flow they came from).
+ * sessions (pairs of slots, or one slot raising a session short of its energy; at most `quantum` battery kWh per move
+ * and per slot in all) where the prices say it pays, re-plans the charge-only sessions exactly and keeps the result
+ * only if the exact cost falls and the checker finds nothing. The first rounds price both directions at the midpoint
+ * of the one-sided prices (fast progress, may overshoot); after the first failure, moves pay the one-sided prices
+ * (lower at the down price, raise at the up price: a descent for one session and small steps) and each failure
+ * halves the quantum (the prices hold only near the flow they came from).
  */
-function priceRounds(st: ScheduleState, prices: Float64Array, rounds: number, maxWork: number): void {
+function priceRounds(
+  st: ScheduleState,
+  up: Float64Array,
+  down: Float64Array,
+  rounds: number,
+  maxWork: number,
+): void {
   const P = st.problem;
   let best: Float64Array = st.kw.slice();
   let bestCost = scheduleCost(P, best).costTotal;
-  const next = new Float64Array(prices.length);
+  const nextUp = new Float64Array(up.length);
+  const nextDown = new Float64Array(down.length);
   let quantumKwh = 0;
   for (let s = 0; s < st.S; s++)
     if (P.maxDischargeKw[s] > 0) quantumKwh = Math.max(quantumKwh, P.maxDischargeKw[s] * st.h);
+  const mid = new Float64Array(up.length);
+  let useMid = true;
   for (let round = 0; round < rounds && quantumKwh > 1e-3; round++) {
     const slotBudgetKw = quantumKwh / st.h;
-    if (v2gPriceMoves(st, prices, { quantumKwh, maxStepsPerSession: 4 * st.T, slotBudgetKw }) === 0) break;
-    const kw = chargeFlow(st, { maxWork, pricesOut: next });
+    if (useMid)
+      for (let k = 0; k < mid.length; k++) {
+        const u = up[k];
+        const d = down[k];
+        mid[k] = Number.isFinite(u) ? (Number.isFinite(d) ? (u + d) / 2 : u) : d;
+      }
+    const lo = useMid ? mid : down;
+    const hi = useMid ? mid : up;
+    if (v2gPriceMoves(st, hi, lo, { quantumKwh, maxStepsPerSession: 4 * st.T, slotBudgetKw }) === 0) {
+      if (!useMid) break;
+      useMid = false;
+      loadSchedule(st, best);
+      continue;
+    }
+    const kw = chargeFlow(st, { maxWork, pricesUp: nextUp, pricesDown: nextDown });
     const cost = kw ? scheduleCost(P, kw).costTotal : Number.POSITIVE_INFINITY;
     if (kw && cost < bestCost - 1e-9 * Math.max(1, Math.abs(bestCost)) && !hardViolations(P, kw)) {
       best = kw;
       bestCost = cost;
-      prices.set(next);
-    } else quantumKwh /= 2;
+      up.set(nextUp);
+      down.set(nextDown);
+    } else if (useMid) useMid = false;
+    else quantumKwh /= 2;
     loadSchedule(st, best);
   }
 }

@@ -22,7 +22,8 @@ export interface V2gPriceMovesOptions {
  */
 export function v2gPriceMoves(
   st: ScheduleState,
-  prices: Float64Array,
+  pricesUp: Float64Array,
+  pricesDown: Float64Array,
   options: V2gPriceMovesOptions,
 ): number {
   const P = st.problem;
@@ -68,10 +69,11 @@ export function v2gPriceMoves(
       let W = 0;
       for (let t = first; t < end; t++) {
         const p = st.kw[row + t];
-        const m = prices[mu + t];
+        const mUp = pricesUp[mu + t];
+        const mDown = pricesDown[mu + t];
         // Per battery kWh: lowering a charge saves m / ηc, discharging more earns (m − wear)·ηd; raising mirrors it.
-        val[t] = p > 0 ? m / etaC : p > -dMax + EPS ? (m - wear) * etaD : Number.NEGATIVE_INFINITY;
-        cost[t] = p < 0 ? (m - wear) * etaD : p < pMax - EPS ? m / etaC : Number.POSITIVE_INFINITY;
+        val[t] = p > 0 ? mDown / etaC : p > -dMax + EPS ? (mDown - wear) * etaD : Number.NEGATIVE_INFINITY;
+        cost[t] = p < 0 ? (mUp - wear) * etaD : p < pMax - EPS ? mUp / etaC : Number.POSITIVE_INFINITY;
         winA[W] = t;
         winB[W++] = t;
       }
