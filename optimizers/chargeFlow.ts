@@ -297,6 +297,7 @@ class ResidualGraph {
   private readonly next: Int32Array;
   private readonly queue: Int32Array;
   private pathArc: Int32Array;
+  private labelled = 0;
 
   constructor(V: number, arcCapacity: number) {
     this.V = V;
@@ -309,7 +310,7 @@ class ResidualGraph {
     this.dist = new Float64Array(V);
     this.heap = new Int32Array(V);
     this.heapPos = new Int32Array(V).fill(-1);
-    this.level = new Int32Array(V);
+    this.level = new Int32Array(V).fill(-1);
     this.next = new Int32Array(V);
     this.queue = new Int32Array(V);
     this.pathArc = new Int32Array(64);
@@ -483,15 +484,18 @@ class ResidualGraph {
     const level = this.level;
     const next = this.next;
     let work = 0;
+    const q = this.queue;
     while (work < maxWork) {
-      level.fill(-1);
-      const q = this.queue;
+      // Only the nodes the last search labelled carry a level (no O(V) pass per phase).
+      for (let i = 0; i < this.labelled; i++) level[q[i]] = -1;
       let qh = 0;
       let qt = 0;
       level[src] = 0;
       q[qt++] = src;
       while (qh < qt) {
         const u = q[qh++];
+        // Nodes at the sink's level or beyond are on no shortest admissible path.
+        if (level[dst] >= 0 && level[u] >= level[dst]) break;
         for (let k = this.start[u]; k < this.start[u + 1]; k++) {
           const a = this.adj[k];
           work++;
@@ -501,8 +505,9 @@ class ResidualGraph {
           q[qt++] = v;
         }
       }
+      this.labelled = qt;
       if (level[dst] < 0) break;
-      for (let v = 0; v < this.V; v++) next[v] = this.start[v];
+      for (let i = 0; i < qt; i++) next[q[i]] = this.start[q[i]];
       if (this.pathArc.length < level[dst] + 1) this.pathArc = new Int32Array(2 * (level[dst] + 1));
       const path = this.pathArc;
       let depth = 0;

@@ -57,4 +57,26 @@ describe('chargeFlow (min-cost flow over the charge-only sessions)', () => {
     expect(hard(p, partial)).toEqual([]);
     expect(fastSchedule(p).costTotal).toBeLessThanOrEqual(scheduleCost(p, partial).costTotal);
   });
+
+  it('one-sided node prices: what a kWh less is worth never exceeds what a kWh more costs', () => {
+    // Both come from shortest paths in the final residual graph; down > up would be a negative cycle, i.e. a flow
+    // that is not optimal. Held V2G sessions make the down paths go against their flow.
+    const p = buildPlanningProblem(gapInstance('overloadedSite60', 7));
+    const st = createScheduleState(p);
+    loadSchedule(st, fastSchedule(p, { chargeFlowSizeLimit: 0 }).sessionKw);
+    const up = new Float64Array(p.nodeCount * p.slotCount);
+    const down = new Float64Array(p.nodeCount * p.slotCount);
+    expect(chargeFlow(st, { maxWork: 1e8, pricesUp: up, pricesDown: down })).not.toBeNull();
+    let finite = 0;
+    let spread = 0;
+    for (let k = 0; k < up.length; k++) {
+      if (!Number.isFinite(up[k]) || !Number.isFinite(down[k])) continue;
+      finite++;
+      expect(down[k]).toBeLessThanOrEqual(up[k] + 1e-6 * Math.max(1, Math.abs(up[k])));
+      if (up[k] - down[k] > 1e-6) spread++;
+    }
+    expect(finite).toBeGreaterThan(p.slotCount);
+    // Congested: some slots price a kWh more at a displaced session's penalty, a kWh less at the site price.
+    expect(spread).toBeGreaterThan(0);
+  });
 });
