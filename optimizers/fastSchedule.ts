@@ -47,7 +47,7 @@ export interface FastScheduleOptions {
   /** Min-cost flow over the charge-only sessions of congested sites: largest sessions × slots, arc scans at most. */
   chargeFlowSizeLimit?: number;
   chargeFlowWork?: number;
-  /** Rounds of V2G moves against `chargeFlow`'s node prices, each followed by `chargeFlow` (V2G sites); default 12. */
+  /** Rounds of V2G moves against `chargeFlow`'s node prices, each followed by `chargeFlow` (V2G sites); default 16. */
   v2gPriceRounds?: number;
 }
 
@@ -162,7 +162,7 @@ function flowPhase(st: ScheduleState, options: FastScheduleOptions): void {
     let v2g = false;
     for (let s = 0; s < st.S && !v2g; s++) v2g = P.maxDischargeKw[s] > 0 && P.minChargeKw[s] <= 0;
     // Sites the negative-cycle phase covers get their V2G plan from it (to the optimum on the measured classes).
-    const rounds = v2g && size > 5_000 ? (options.v2gPriceRounds ?? 12) : 0;
+    const rounds = v2g && size > 5_000 ? (options.v2gPriceRounds ?? 16) : 0;
     const up = rounds > 0 ? new Float64Array(P.nodeCount * st.T) : undefined;
     const down = rounds > 0 ? new Float64Array(P.nodeCount * st.T) : undefined;
     const kw = chargeFlow(st, { maxWork, pricesUp: up, pricesDown: down });
@@ -186,8 +186,9 @@ function flowPhase(st: ScheduleState, options: FastScheduleOptions): void {
  * and per slot in all) where the prices say it pays, re-plans the charge-only sessions exactly and keeps the result
  * only if the exact cost falls and the checker finds nothing. The first rounds price both directions at the midpoint
  * of the one-sided prices (fast progress, may overshoot); after the first failure, moves pay the one-sided prices
- * (lower at the down price, raise at the up price: a descent for one session and small steps) and each failure
- * halves the quantum (the prices hold only near the flow they came from).
+ * (lower at the down price, raise at the up price: a descent for one session and small steps). Sessions moved
+ * together still collide on the same spare capacity, so further failures first split them (every 2nd, then every
+ * 4th V2G session per round, in turn), then halve the quantum (the prices hold only near the flow they came from).
  */
 function priceRounds(
   st: ScheduleState,
@@ -206,6 +207,7 @@ function priceRounds(
     if (P.maxDischargeKw[s] > 0) quantumKwh = Math.max(quantumKwh, P.maxDischargeKw[s] * st.h);
   const mid = new Float64Array(up.length);
   let useMid = true;
+  let stride = 1;
   for (let round = 0; round < rounds && quantumKwh > 1e-3; round++) {
     const slotBudgetKw = quantumKwh / st.h;
     if (useMid)
@@ -216,8 +218,18 @@ function priceRounds(
       }
     const lo = useMid ? mid : down;
     const hi = useMid ? mid : up;
-    if (v2gPriceMoves(st, hi, lo, { quantumKwh, maxStepsPerSession: 4 * st.T, slotBudgetKw }) === 0) {
-      if (!useMid) break;
+    const offset = round % stride;
+    if (
+      v2gPriceMoves(st, hi, lo, {
+        quantumKwh,
+        maxStepsPerSession: 4 * st.T,
+        slotBudgetKw,
+        stride,
+        offset,
+      }) === 0
+    ) {
+      if (!useMid && stride === 1) break;
+      if (!useMid) continue;
       useMid = false;
       loadSchedule(st, best);
       continue;
@@ -230,6 +242,7 @@ function priceRounds(
       up.set(nextUp);
       down.set(nextDown);
     } else if (useMid) useMid = false;
+    else if (stride < 4) stride *= 2;
     else quantumKwh /= 2;
     loadSchedule(st, best);
   }

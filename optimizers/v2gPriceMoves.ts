@@ -8,6 +8,9 @@ export interface V2gPriceMovesOptions {
   maxStepsPerSession: number;
   /** kW all moves together may change the held flow of one slot by (the sessions move against the same prices). */
   slotBudgetKw: number;
+  /** Only every `stride`-th V2G session from `offset` moves (sessions moved together collide on spare capacity). */
+  stride?: number;
+  offset?: number;
 }
 
 /**
@@ -50,9 +53,14 @@ export function v2gPriceMoves(
   const penalty = P.shortfallPenaltyPerKwh;
   const usedKw = new Float64Array(T);
   let moves = 0;
+  const stride = options.stride ?? 1;
+  const offset = options.offset ?? 0;
+  let k = -1;
   for (let s = 0; s < S; s++) {
     const dMax = P.maxDischargeKw[s];
     if (dMax <= 0 || P.minChargeKw[s] > 0) continue;
+    k++;
+    if (k % stride !== offset) continue;
     const first = P.firstSlot[s];
     const end = P.endSlot[s];
     if (end - first < 2) continue;
