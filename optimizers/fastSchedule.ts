@@ -174,10 +174,33 @@ function flowPhase(st: ScheduleState, options: FastScheduleOptions): void {
   }
   const limit = options.flowSizeLimit ?? 5_000;
   if (size > limit) return;
-  flowImprove(st, {
+  const budget = {
     maxAugments: options.flowAugments ?? 200 + 50 * st.S,
     maxWork: options.flowWork ?? 5_000_000 + 200 * size,
-  });
+  };
+  flowImprove(st, budget);
+  // Small reserve sites only (the engine's 50-EVSE plans keep their cost).
+  if (reserveActive(P) && size <= 1_000) for (let k = 0; k < 4; k++) if (!retryRequired(st, budget)) break;
+}
+
+/**
+ * Reserve sites: the negative-cycle phase may give up a session's required energy to back the reserve (both priced
+ * at 100× the shortfall penalty) where the optimum keeps both. Repair the required energy again, back the reserve
+ * again, search again; keep it only if the exact cost falls (up to 4 times while it does).
+ */
+function retryRequired(st: ScheduleState, budget: { maxAugments: number; maxWork: number }): boolean {
+  let short = false;
+  for (let s = 0; s < st.S && !short; s++) short = st.deliveredKwh[s] < st.requiredKwh[s] - 1e-9;
+  if (!short) return false;
+  const P = st.problem;
+  const saved = st.kw.slice();
+  const before = scheduleCost(P, saved).costTotal;
+  repairAgain(st);
+  backReserve(st);
+  flowImprove(st, budget);
+  if (scheduleCost(P, st.kw).costTotal < before - 1e-9 * Math.max(1, Math.abs(before))) return true;
+  loadSchedule(st, saved);
+  return false;
 }
 
 /**
