@@ -522,8 +522,16 @@ class ResidualGraph {
             this.cap[path[i] ^ 1] += x;
           }
           pushed = true;
-          depth = 0;
-          u = src;
+          // Resume from the tail of the first saturated arc (the path before it is still admissible).
+          let cut = 0;
+          while (cut < depth && this.cap[path[cut]] > 1e-12) cut++;
+          if (cut === depth) {
+            depth = 0;
+            u = src;
+          } else {
+            u = this.head[path[cut] ^ 1];
+            depth = cut;
+          }
           continue;
         }
         let advanced = false;
