@@ -20,6 +20,7 @@ import {
   siteKw,
   slopeUp,
 } from './scheduleState';
+import { slotExchanges } from './slotExchanges';
 import { v2gPriceMoves } from './v2gPriceMoves';
 
 export interface FastScheduleOptions {
@@ -180,7 +181,15 @@ function flowPhase(st: ScheduleState, options: FastScheduleOptions): void {
   };
   flowImprove(st, budget);
   // Small reserve sites only (the engine's 50-EVSE plans keep their cost).
-  if (reserveActive(P) && size <= 1_000) for (let k = 0; k < 4; k++) if (!retryRequired(st, budget)) break;
+  if (reserveActive(P) && size <= 1_000) {
+    for (let k = 0; k < 4; k++) if (!retryRequired(st, budget)) break;
+    // Backing couples the sessions of a slot: one-slot exchanges between sessions (the giver taking it back in
+    // another slot), then the negative-cycle phase again, while they pay.
+    for (let k = 0; k < 3; k++) {
+      if (slotExchanges(st, 3) <= 0) break;
+      flowImprove(st, budget);
+    }
+  }
 }
 
 /**
