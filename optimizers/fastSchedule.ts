@@ -180,13 +180,15 @@ function flowPhase(st: ScheduleState, options: FastScheduleOptions): void {
     maxWork: options.flowWork ?? 5_000_000 + 200 * size,
   };
   flowImprove(st, budget);
-  // Small reserve sites only (the engine's 50-EVSE plans keep their cost).
-  if (reserveActive(P) && size <= 1_000) {
+  // Tiny reserve sites only (≤ 128 session-slots, e.g. 8 × 16): an engine plan over 96 slots keeps its cost.
+  if (reserveActive(P) && size <= 128) {
     for (let k = 0; k < 4; k++) if (!retryRequired(st, budget)) break;
     // Backing couples the sessions of a slot: one-slot exchanges between sessions (the giver taking it back in
     // another slot), then the negative-cycle phase again, while they pay.
+    // Capped at 3·10⁵ session-slot cost terms per call (a few ms); the tiny sites where it matters finish inside.
+    const evaluations = Math.floor(300_000 / Math.max(1, size));
     for (let k = 0; k < 3; k++) {
-      if (slotExchanges(st, 3) <= 0) break;
+      if (slotExchanges(st, 3, evaluations) <= 0) break;
       flowImprove(st, budget);
     }
   }

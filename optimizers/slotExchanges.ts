@@ -10,17 +10,18 @@ import { addKw, type ScheduleState } from './scheduleState';
  * only if the exact cost, unbacked reserve and unmet minima included, falls. Backing couples the sessions of a slot
  * (Σ p + min(dMax, X(SoC)) and its down twin), so a V2G session charging where another one would have, to back later
  * slots' up-reserve by its SoC, is one move here and three pushes for the negative-cycle phase.
- * O(passes · S² · T² · S·T): callers keep it to sites of at most 1,000 session-slots. Returns the cost saved.
+ * O(S² · T² · S·T) per pass, so capped at `maxEvaluations` cost evaluations. Returns the cost saved.
  */
-export function slotExchanges(st: ScheduleState, passes: number): number {
+export function slotExchanges(st: ScheduleState, passes: number, maxEvaluations: number): number {
   const P = st.problem;
   const S = st.S;
   const T = st.T;
   let cost = scheduleCost(P, st.kw).costTotal;
   const start = cost;
-  for (let pass = 0; pass < passes; pass++) {
+  let left = maxEvaluations;
+  for (let pass = 0; pass < passes && left > 0; pass++) {
     let improved = false;
-    for (let t = 0; t < T; t++) {
+    for (let t = 0; t < T && left > 0; t++) {
       for (let r = -1; r < S; r++) {
         if (r >= 0 && (t < P.firstSlot[r] || t >= P.endSlot[r])) continue;
         for (let s = -1; s < S; s++) {
@@ -41,6 +42,7 @@ export function slotExchanges(st: ScheduleState, passes: number): number {
               if (r >= 0) addKw(st, r, t, -d);
               if (s >= 0) addKw(st, s, t, d);
               if (u < T) addKw(st, r, u, d);
+              left--;
               const c = scheduleCost(P, st.kw).costTotal;
               if (c < cost - 1e-9 * Math.max(1, Math.abs(cost)) && !hardViolations(P, st.kw)) {
                 cost = c;
