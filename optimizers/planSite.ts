@@ -1,4 +1,4 @@
-import { fastSchedule } from './fastSchedule';
+import { type FastScheduleOptions, fastSchedule } from './fastSchedule';
 import type { PlanningProblem } from './planningProblem';
 import { replan } from './replan';
 import { scheduleCost } from './scheduleCost';
@@ -27,7 +27,11 @@ export interface SitePlan {
  * solves from scratch. Pure and synchronous; the caller measures time and schedules periodic full solves (call
  * without `previous`) so incremental drift never accumulates for long.
  */
-export function planSite(problem: PlanningProblem, previous?: SitePlan): SitePlan {
+export function planSite(
+  problem: PlanningProblem,
+  previous?: SitePlan,
+  options?: FastScheduleOptions,
+): SitePlan {
   const base = {
     slotStartMs: problem.slotStartMs,
     slotMinutes: problem.slotMinutes,
@@ -49,7 +53,7 @@ export function planSite(problem: PlanningProblem, previous?: SitePlan): SitePla
       };
     }
   }
-  const fast = fastSchedule(problem);
+  const fast = fastSchedule(problem, options);
   return {
     ...base,
     sessionKw: fast.sessionKw,

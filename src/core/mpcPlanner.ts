@@ -51,7 +51,9 @@ export function createMpcPlanner(config: EvflexConfig): SitePlanner {
       });
       const incremental = trigger.split('+').every((t) => INCREMENTAL_TRIGGERS.has(t));
       const previous = incremental ? (runtime.plannerMemory as SitePlan | null) : null;
-      const plan = planSite(problem, previous ?? undefined);
+      const plan = planSite(problem, previous ?? undefined, {
+        flowSizeLimit: config.planner.cycleSearchMaxSessionSlots,
+      });
       const T = problem.slotCount;
       for (let s = 0; s < problem.sessionCount; s++) {
         const e = index.evseIndexById.get(problem.evseIds[s]);
