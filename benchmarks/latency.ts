@@ -23,11 +23,13 @@
  * EVFLEX_BENCH_PROFILE=dir writes a CPU profile of each size's ingest phase there;
  * EVFLEX_BENCH_TRACE=1 prints where a variation's time goes.
  */
+import { fork } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type Consumer, type Kafka, Partitioners, type Producer } from 'kafkajs';
 import { startKafka } from '../infra/kafka/kafkaServer';
@@ -39,9 +41,10 @@ import type { SiteTopology } from '../models/topology';
 import { awaitTopicLeaders } from '../src/adapters/kafka/awaitTopicLeaders';
 import { createKafkaTopics } from '../src/adapters/kafka/createKafkaTopics';
 import { kafkaClient } from '../src/adapters/kafka/kafkaClient';
-import { startKafkaService } from '../src/cli/kafkaService';
+import { type KafkaService, startKafkaService } from '../src/cli/kafkaService';
 import type { EvflexConfig } from '../src/config/configSchema';
 import { parseConfig } from '../src/config/loadConfig';
+import type { EngineStats } from '../src/core/engine';
 
 const { values: args } = parseArgs({
   options: {
@@ -55,6 +58,8 @@ const { values: args } = parseArgs({
     solver: { type: 'string', default: 'fast' },
     /** Extra planner config as JSON, e.g. '{"deferQuietMs":50}'. */
     planner: { type: 'string', default: '{}' },
+    /** `process` (default): the service runs as a process of its own; `inline`: in this one (trace, profile). */
+    engine: { type: 'string', default: 'process' },
   },
 });
 const sizes = args.sizes.split(',').map(Number);
@@ -185,6 +190,63 @@ async function startProfile() {
       session.disconnect();
     },
   };
+}
+
+// ---------------------------------------------------------------- the service under test
+
+interface ServiceUnderTest {
+  stats(): Promise<EngineStats>;
+  /** Resolves once the work queued in the engine is done. */
+  flush(): Promise<void>;
+  stop(): Promise<void>;
+  /** Only inline: the service itself (trace and snapshot size). */
+  inline: KafkaService | null;
+}
+
+/** Starts the service and resolves once it has its partitions and their snapshots. */
+async function startService(config: EvflexConfig): Promise<ServiceUnderTest> {
+  if (args.engine === 'inline' || process.env.EVFLEX_BENCH_TRACE || process.env.EVFLEX_BENCH_PROFILE) {
+    const service = await startKafkaService(config, { log: () => {} });
+    await service.assigned;
+    return {
+      stats: async () => service.engine.stats(),
+      flush: () => service.engine.handleBatch([]),
+      stop: () => service.stop(),
+      inline: service,
+    };
+  }
+  const child = fork(fileURLToPath(new URL('./support/serviceProcess.ts', import.meta.url)), [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  const waiting: ((m: { ok: boolean; stats?: EngineStats; error?: string }) => void)[] = [];
+  child.on('message', (m: { ok: boolean; stats?: EngineStats; error?: string }) => waiting.shift()?.(m));
+  const call = (request: object) =>
+    new Promise<EngineStats>((resolve, reject) => {
+      waiting.push((m) => (m.ok ? resolve(m.stats as EngineStats) : reject(new Error(m.error))));
+      child.send(request);
+    });
+  await call({ op: 'start', config });
+  return {
+    stats: () => call({ op: 'stats' }),
+    flush: async () => {
+      await call({ op: 'flush' });
+    },
+    stop: async () => {
+      const exited = new Promise((r) => child.once('exit', r));
+      await call({ op: 'stop' });
+      await exited;
+    },
+    inline: null,
+  };
+}
+
+async function waitUntilAsync(predicate: () => Promise<boolean>, timeoutMs: number, what: string) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(2);
+  }
 }
 
 // ---------------------------------------------------------------- kafka helpers
@@ -439,21 +501,27 @@ async function runSize(brokers: string, kafkaVersion: string, siteCount: number)
   const baselineIngestMsgsPerS = await bareIngest(kafka, `${prefix}fleet.state`, fleet.length);
   const parseOnlyIngestMsgsPerS = await bareIngest(kafka, `${prefix}fleet.state`, fleet.length, true);
 
-  const service = await startKafkaService(config, { log: () => {} });
+  const service = await startService(config);
   // The clock starts when the engine may fetch (joined, its partitions' snapshots loaded),
   // as the bare consumer's starts when it has joined.
-  await service.assigned;
   const profiler = await startProfile();
   const ingestStart = performance.now();
-  await waitUntil(() => service.engine.stats().recordsIn >= fleet.length, 600_000, 'engine ingest');
-  await service.engine.handleBatch([]);
+  await waitUntilAsync(
+    async () => (await service.stats()).recordsIn >= fleet.length,
+    600_000,
+    'engine ingest',
+  );
+  await service.flush();
   const ingestMs = performance.now() - ingestStart;
   await profiler?.stop(`ingest-${siteCount}`);
   const ingestMsgsPerS = fleet.length / (ingestMs / 1000);
   // Re-plans nothing urgent waits for run once input is quiet: how long until every site has
   // its plan after the backlog was read (reported, and out of the way of the latency samples).
-  await waitUntil(
-    () => service.engine.stats().deferredSites === 0 && service.engine.stats().decisions >= siteCount,
+  await waitUntilAsync(
+    async () => {
+      const stats = await service.stats();
+      return stats.deferredSites === 0 && stats.decisions >= siteCount;
+    },
     600_000,
     'plans after ingest',
   );
@@ -461,10 +529,11 @@ async function runSize(brokers: string, kafkaVersion: string, siteCount: number)
   // The measuring consumer shares this process with the engine's Kafka client: let it finish
   // reading the catch-up's setpoints (25 messages per site) before the first sample.
   await waitUntil(() => performance.now() - watch.lastSetpointMs > 500, 120_000, 'CSMS consumer drained');
-  if (process.env.EVFLEX_BENCH_TRACE) {
-    const [snapshot] = await service.engine.snapshotRecords([siteIds[0] as string]);
+  if (process.env.EVFLEX_BENCH_TRACE && service.inline) {
+    const inline = service.inline;
+    const [snapshot] = await inline.engine.snapshotRecords([siteIds[0] as string]);
     say(
-      `    one site's snapshot: ${snapshot?.value.length} bytes; engine stats ${JSON.stringify(service.engine.stats())}`,
+      `    one site's snapshot: ${snapshot?.value.length} bytes; engine stats ${JSON.stringify(inline.engine.stats())}`,
     );
   }
   say(
@@ -476,7 +545,7 @@ async function runSize(brokers: string, kafkaVersion: string, siteCount: number)
   // Optional breakdown (EVFLEX_BENCH_TRACE=1): when the engine publishes a variation's outputs.
   const trace = new Map<string, { publishStartMs: number; publishEndMs: number }>();
   if (process.env.EVFLEX_BENCH_TRACE) {
-    const bus = service.bus;
+    const bus = (service.inline as KafkaService).bus;
     const publish = bus.publish.bind(bus);
     bus.publish = async (records) => {
       const startMs = performance.now();
