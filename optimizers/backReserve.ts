@@ -4,6 +4,7 @@ import {
   addKw,
   exportHeadroom,
   importHeadroom,
+  journalBegin,
   journalCostDelta,
   journalRollback,
   pairStep,
@@ -50,8 +51,7 @@ export function backReserve(st: ScheduleState, passes = 2): void {
   /** Runs `move` on session s journaled; keeps it if the cost incl. the unbacked reserve falls. */
   const tryMove = (s: number, move: () => number): boolean => {
     contribution(s, beforeUp, beforeDown);
-    st.journalOn = true;
-    st.journalLen = 0;
+    journalBegin(st);
     // Like the LP: no session may leave with less energy than it came with (lowering charge of a V2G session that
     // discharges elsewhere can take it there).
     if (move() <= 1e-12 || st.deliveredKwh[s] < -1e-9) {

@@ -686,8 +686,7 @@ export function rescueShortfall(st: ScheduleState, s: number, budget: number): n
     if (want <= 1e-12) continue;
     // Journaled: the path is kept only if the whole change lowers the cost (efficiency losses, wear and the
     // other sessions' moves included).
-    st.journalOn = true;
-    st.journalLen = 0;
+    journalBegin(st);
     const room = makeRoom(st, s, t, want, 3, budget, penalty * etaS);
     // The augmenting path may have moved s itself: re-read its power and energy.
     const x = Math.min(
@@ -697,10 +696,7 @@ export function rescueShortfall(st: ScheduleState, s: number, budget: number): n
     );
     const capped = Math.min(x, socRoomUpKwh(st, s, t) / (h * etaS));
     if (capped > 1e-12 && st.kw[s * T + t] >= 0) addKw(st, s, t, capped);
-    if (journalCostDelta(st) < -1e-9) {
-      st.journalOn = false;
-      st.journalLen = 0;
-    } else journalRollback(st);
+    keepIfCheaper(st);
   }
   return st.deliveredKwh[s] - before;
 }
@@ -926,6 +922,24 @@ export function journalCostDelta(st: ScheduleState): number {
   return delta;
 }
 
+/** Starts a trial: moves from here on are journaled until `keepIfCheaper`. */
+export function journalBegin(st: ScheduleState): void {
+  st.journalOn = true;
+  st.journalLen = 0;
+}
+
+/** Ends a trial: keeps the journaled moves if they lower the exact cost, else undoes them. Returns the cost saved. */
+export function keepIfCheaper(st: ScheduleState): number {
+  const delta = journalCostDelta(st);
+  if (delta < -1e-9) {
+    st.journalOn = false;
+    st.journalLen = 0;
+    return -delta;
+  }
+  journalRollback(st);
+  return 0;
+}
+
 export function journalRollback(st: ScheduleState): void {
   st.journalOn = false;
   for (let i = st.journalLen - 1; i >= 0; i--) {
@@ -972,16 +986,10 @@ export function exchangeCycles(
       if (importHeadroom(st, s, b) > 1e-9) continue; // plain moves are improveSession's job
       tries++;
       const want = Math.min(pa, P.maxChargeKw[s] - pb);
-      st.journalOn = true;
-      st.journalLen = 0;
+      journalBegin(st);
       const room = makeRoom(st, s, b, want, depth, budget, price[a]);
       if (room > 1e-9) pairStep(st, s, a, b, room);
-      const delta = journalCostDelta(st);
-      if (delta < -1e-9) {
-        saved -= delta;
-        st.journalOn = false;
-        st.journalLen = 0;
-      } else journalRollback(st);
+      saved += keepIfCheaper(st);
     }
   }
   st.journalOn = false;
@@ -1044,16 +1052,10 @@ export function nettingMoves(st: ScheduleState, r: number, budget: number): numb
         }
       }
       if (c < 0) break;
-      st.journalOn = true;
-      st.journalLen = 0;
+      journalBegin(st);
       const moved = pairStep(st, s, b, a, Math.min(st.kw[s * T + b], P.maxChargeKw[s] - st.kw[s * T + a]));
       if (moved > 1e-9) pairStep(st, r, a, c, moved);
-      const delta = journalCostDelta(st);
-      if (delta < -1e-9) {
-        saved -= delta;
-        st.journalOn = false;
-        st.journalLen = 0;
-      } else journalRollback(st);
+      saved += keepIfCheaper(st);
     }
   }
   st.journalOn = false;

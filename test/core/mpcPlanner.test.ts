@@ -1,11 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { SCHEMA_VERSION } from '../../models/messageHeader';
-import { MemoryBus } from '../../src/adapters/memory/memoryBus';
 import { parseConfig } from '../../src/config/loadConfig';
-import { createEngine } from '../../src/core/engine';
 import { createMpcPlanner } from '../../src/core/mpcPlanner';
 import type { SitePlanner } from '../../src/core/ports/sitePlanner';
-import { VirtualClock } from '../../src/core/virtualClock';
 import { anEv, anEvArrival, aSite, aTopologyMessage, header, T0 } from '../support/builders';
 import { anEngine } from '../support/engineHarness';
 
@@ -107,29 +104,14 @@ describe('MPC planner in the engine (IEC 63110-1 8.2.3 smart charging)', () => {
       },
     };
     for (const planner of [throwing, slow]) {
-      const config = parseConfig({ planner: { solveBudgetMs: 500 } });
-      const clock = new VirtualClock(T0);
-      const bus = new MemoryBus(clock);
-      const logs: string[] = [];
-      const engine = createEngine({
-        config,
-        clock,
-        bus,
-        planner,
-        log: (l) => logs.push(l),
-        elapsedMs: () => fakeMs,
-      });
-      await engine.start();
-      bus.produce('fleet.state', 'site-m', JSON.stringify(aTopologyMessage(site, T0)));
-      bus.produce('fleet.state', 'site-m', JSON.stringify(anEvArrival('site-m', 'z1-s1-e1', anEv(), T0)));
-      await bus.deliver();
-      expect(engine.stats().fallbacks).toBeGreaterThan(0);
-      expect(logs.some((l) => l.startsWith('EVFLEX_SOLVER_FAILED'))).toBe(true);
-      const sp = bus
-        .outputs('setpoints')
-        .map((r) => JSON.parse(r.value))
-        .flatMap((m) => m.evses);
-      expect(sp.find((e: { evseId: string }) => e.evseId === 'z1-s1-e1').limitKw).toBeCloseTo(11, 3);
+      const h = await anEngine({ planner: { solveBudgetMs: 500 } }, planner, { elapsedMs: () => fakeMs });
+      h.send('fleet.state', aTopologyMessage(site, T0));
+      h.send('fleet.state', anEvArrival('site-m', 'z1-s1-e1', anEv(), T0));
+      await h.deliver();
+      expect(h.engine.stats().fallbacks).toBeGreaterThan(0);
+      expect(h.logs.some((l) => l.startsWith('EVFLEX_SOLVER_FAILED'))).toBe(true);
+      const sp = h.setpoints().flatMap((m) => m.evses);
+      expect(sp.find((e) => e.evseId === 'z1-s1-e1')?.limitKw).toBeCloseTo(11, 3);
     }
     expect(SCHEMA_VERSION).toBe(1);
   });
