@@ -1,5 +1,5 @@
 import { requiredPenaltyPerKwh } from './planningProblem';
-import { reserveActive, reserveBacking, sessionBackingKw } from './reserveBacking';
+import { reserveActive, reserveBacking, reserveNeedKw, sessionBackingKw } from './reserveBacking';
 import {
   addKw,
   exportHeadroom,
@@ -29,8 +29,9 @@ export function backReserve(st: ScheduleState, passes = 2): void {
   const backing = reserveBacking(P, st.kw);
   const up = backing.upKw;
   const down = backing.downKw;
-  const needUp = (t: number) => (P.reserveUpKw ? P.reserveUpKw[t] : 0);
-  const needDown = (t: number) => (P.reserveDownKw ? P.reserveDownKw[t] : 0);
+  // −∞ where no reserve is held (nothing to back).
+  const needUp = (t: number) => reserveNeedKw(P, t, true);
+  const needDown = (t: number) => reserveNeedKw(P, t, false);
   const price = requiredPenaltyPerKwh(P) * P.reserveEnduranceHours;
   const beforeUp = new Float64Array(T);
   const beforeDown = new Float64Array(T);

@@ -141,8 +141,11 @@ export function checkFeasibility(
 
   if (checkReserve)
     for (let t = 0; t < T; t++) {
-      const up = (problem.reserveUpKw ? problem.reserveUpKw[t] : 0) - backedUp[t];
-      const down = (problem.reserveDownKw ? problem.reserveDownKw[t] : 0) - backedDown[t];
+      // A slot without reserve needs nothing backed (as in the LP: no reserve row there).
+      const needUp = problem.reserveUpKw ? problem.reserveUpKw[t] : 0;
+      const needDown = problem.reserveDownKw ? problem.reserveDownKw[t] : 0;
+      const up = needUp > 0 ? needUp - backedUp[t] : 0;
+      const down = needDown > 0 ? needDown - backedDown[t] : 0;
       if (over(up, backedUp[t])) push({ kind: 'reserveUpUnbacked', slot: t, amount: up });
       if (over(down, backedDown[t])) push({ kind: 'reserveDownUnbacked', slot: t, amount: down });
     }

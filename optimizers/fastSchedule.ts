@@ -21,6 +21,7 @@ import {
   slopeUp,
 } from './scheduleState';
 import { slotExchanges } from './slotExchanges';
+import { smallSiteLp } from './smallSiteLp';
 import { v2gPriceMoves } from './v2gPriceMoves';
 
 export interface FastScheduleOptions {
@@ -48,6 +49,8 @@ export interface FastScheduleOptions {
   /** Min-cost flow over the charge-only sessions of congested sites: largest sessions × slots, arc scans at most. */
   chargeFlowSizeLimit?: number;
   chargeFlowWork?: number;
+  /** Tiny reserve sites up to this many session-slots get the exact LP (`smallSiteLp`); default 128, 0 off. */
+  smallLpSizeLimit?: number;
   /** Rounds of V2G moves against `chargeFlow`'s node prices, each followed by `chargeFlow` (V2G sites); default 16. */
   v2gPriceRounds?: number;
 }
@@ -181,6 +184,10 @@ function flowPhase(st: ScheduleState, options: FastScheduleOptions): void {
   };
   flowImprove(st, budget);
   // Tiny reserve sites only (≤ 128 session-slots, e.g. 8 × 16): an engine plan over 96 slots keeps its cost.
+  if (reserveActive(P) && size <= (options.smallLpSizeLimit ?? 128) && !st.rootCapKw) {
+    // The exact LP where it is cheap; when its schedule reaches the LP optimum nothing can beat it.
+    if (exactSmallSite(st)) return;
+  }
   if (reserveActive(P) && size <= 128) {
     for (let k = 0; k < 4; k++) if (!retryRequired(st, budget)) break;
     // Backing couples the sessions of a slot: one-slot exchanges between sessions (the giver taking it back in
@@ -192,6 +199,21 @@ function flowPhase(st: ScheduleState, options: FastScheduleOptions): void {
       flowImprove(st, budget);
     }
   }
+}
+
+/**
+ * Tiny reserve sites: the exact LP (`smallSiteLp`), kept if its schedule is cheaper. True when the schedule held is
+ * the LP optimum (its cost equals the LP objective, a lower bound on every schedule's cost).
+ */
+function exactSmallSite(st: ScheduleState): boolean {
+  const P = st.problem;
+  const lp = smallSiteLp(P);
+  if (!lp) return false;
+  const cost = scheduleCost(P, lp.sessionKw).costTotal;
+  const before = scheduleCost(P, st.kw).costTotal;
+  const tol = 1e-9 * Math.max(1, Math.abs(cost));
+  if (cost < before - tol) loadSchedule(st, lp.sessionKw);
+  return Math.min(cost, before) <= lp.objective + tol;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { requiredPenaltyPerKwh, socFloorKwh } from './planningProblem';
-import { reserveActive, reserveBacking } from './reserveBacking';
+import { reserveActive, reserveBacking, reserveNeedKw } from './reserveBacking';
 import { scheduleCost } from './scheduleCost';
 import {
   addKw,
@@ -270,8 +270,9 @@ class FlowGraph {
     if (reserve) {
       const b = reserveBacking(P, st.kw);
       for (let t = 0; t < T; t++) {
-        this.upShort[t] = (P.reserveUpKw ? P.reserveUpKw[t] : 0) - b.upKw[t];
-        this.downShort[t] = (P.reserveDownKw ? P.reserveDownKw[t] : 0) - b.downKw[t];
+        // −∞ where no reserve is held: nothing to back, any change is free.
+        this.upShort[t] = reserveNeedKw(P, t, true) - b.upKw[t];
+        this.downShort[t] = reserveNeedKw(P, t, false) - b.downKw[t];
       }
     }
     // Unbacked reserve per kWh of root flow: (kW × E) at the required-energy penalty.

@@ -22,6 +22,15 @@ export function reserveActive(problem: PlanningProblem): boolean {
   return false;
 }
 
+/**
+ * Reserve kW slot t needs backed, up or down; −∞ where none is reserved. Like the LP (no reserve row there), a slot
+ * without reserve places no requirement on the plan, not even that it could hold itself for E (negative backing).
+ */
+export function reserveNeedKw(problem: PlanningProblem, t: number, up: boolean): number {
+  const kw = up ? (problem.reserveUpKw?.[t] ?? 0) : (problem.reserveDownKw?.[t] ?? 0);
+  return kw > 0 ? kw : Number.NEGATIVE_INFINITY;
+}
+
 /** Up and down kW session s backs in slot t at plan p, given its SoC at the slot's start and end (kWh). */
 export function sessionBackingKw(
   problem: PlanningProblem,
@@ -79,10 +88,10 @@ export function reserveBacking(problem: PlanningProblem, sessionKw: Float64Array
   let unbackedKwh = 0;
   if (active)
     for (let t = 0; t < T; t++) {
-      const up = problem.reserveUpKw ? problem.reserveUpKw[t] : 0;
-      const down = problem.reserveDownKw ? problem.reserveDownKw[t] : 0;
       unbackedKwh +=
-        (Math.max(0, up - upKw[t]) + Math.max(0, down - downKw[t])) * problem.reserveEnduranceHours;
+        (Math.max(0, reserveNeedKw(problem, t, true) - upKw[t]) +
+          Math.max(0, reserveNeedKw(problem, t, false) - downKw[t])) *
+        problem.reserveEnduranceHours;
     }
   return { upKw, downKw, unbackedKwh };
 }

@@ -1,0 +1,282 @@
+/** A linear program in the row form of `LpModel`: minimise Σ cost·x subject to lo ≤ A x ≤ hi, colLo ≤ x ≤ colHi. */
+export interface DenseLp {
+  colLo: ArrayLike<number>;
+  colHi: ArrayLike<number>;
+  colCost: ArrayLike<number>;
+  rows: readonly { idx: ArrayLike<number>; coef: ArrayLike<number>; lo: number; hi: number }[];
+}
+
+export interface DenseSimplexOptions {
+  /** Pivots and bound flips at most (both phases); default 50·(rows + columns) + 1,000. */
+  maxIterations?: number;
+}
+
+export interface DenseSimplexResult {
+  status: 'optimal' | 'infeasible' | 'unbounded' | 'iterationLimit';
+  /** Column values (the last basis' values unless optimal). */
+  x: Float64Array;
+  /** Σ cost·x (without any model offset). */
+  objective: number;
+  iterations: number;
+}
+
+const PRIMAL_TOL = 1e-9;
+const DUAL_TOL = 1e-9;
+const PIVOT_TOL = 1e-9;
+/** Consecutive degenerate steps after which the pricing falls back to Bland's rule (no cycling) until one moves. */
+const DEGENERATE_LIMIT = 50;
+/** The reduced costs are recomputed from the tableau this often in phase 2 (drift of the rank-1 updates). */
+const REPRICE_EVERY = 64;
+
+/**
+ * Bounded-variable primal simplex on a dense tableau, for LPs of a few hundred rows and columns (the exact model of a
+ * tiny site). Every row i gets a logical variable r_i = A_i x bounded by [lo_i, hi_i], so the system is [A −I] z = 0
+ * and the start basis is the logicals (tableau [−A I]); structural columns start at a finite bound (free ones at 0).
+ * Phase 1 minimises the sum of bound violations of the basic variables (costs ±1 re-derived every iteration, an
+ * infeasible variable blocks where it becomes feasible), phase 2 the objective. Dantzig pricing, a two-pass (Harris)
+ * ratio test that prefers large pivots, bound flips, and Bland's rule after a run of degenerate steps.
+ * O((rows + columns) · rows) per pivot, no allocation inside the loop, deterministic.
+ */
+export function denseSimplex(lp: DenseLp, options: DenseSimplexOptions = {}): DenseSimplexResult {
+  const n = lp.colCost.length;
+  const m = lp.rows.length;
+  const N = n + m;
+  const lo = new Float64Array(N);
+  const hi = new Float64Array(N);
+  const cost = new Float64Array(N);
+  for (let j = 0; j < n; j++) {
+    lo[j] = lp.colLo[j];
+    hi[j] = lp.colHi[j];
+    cost[j] = lp.colCost[j];
+  }
+  for (let i = 0; i < m; i++) {
+    lo[n + i] = lp.rows[i].lo;
+    hi[n + i] = lp.rows[i].hi;
+  }
+  const tab = new Float64Array(m * N);
+  for (let i = 0; i < m; i++) {
+    const r = lp.rows[i];
+    const row = i * N;
+    for (let k = 0; k < r.idx.length; k++) tab[row + r.idx[k]] -= r.coef[k];
+    tab[row + n + i] = 1;
+  }
+  const x = new Float64Array(N);
+  const basis = new Int32Array(m);
+  // Row of each basic variable, -1 if nonbasic.
+  const rowOf = new Int32Array(N).fill(-1);
+  for (let j = 0; j < n; j++)
+    x[j] = lo[j] > Number.NEGATIVE_INFINITY ? lo[j] : hi[j] < Number.POSITIVE_INFINITY ? hi[j] : 0;
+  for (let i = 0; i < m; i++) {
+    basis[i] = n + i;
+    rowOf[n + i] = i;
+    let v = 0;
+    const r = lp.rows[i];
+    for (let k = 0; k < r.idx.length; k++) v += r.coef[k] * x[r.idx[k]];
+    x[n + i] = v;
+  }
+
+  const d = new Float64Array(N);
+  const w = new Float64Array(m);
+  const maxIterations = options.maxIterations ?? 50 * N + 1_000;
+  let iterations = 0;
+  let phase = 1;
+  let degenerate = 0;
+  let sinceReprice = REPRICE_EVERY;
+
+  const infeasibility = (): number => {
+    let sum = 0;
+    for (let i = 0; i < m; i++) {
+      const v = x[basis[i]];
+      const b = basis[i];
+      const tol = PRIMAL_TOL * Math.max(1, Math.abs(v));
+      if (v < lo[b] - tol) {
+        w[i] = -1;
+        sum += lo[b] - v;
+      } else if (v > hi[b] + tol) {
+        w[i] = 1;
+        sum += v - hi[b];
+      } else w[i] = 0;
+    }
+    return sum;
+  };
+  /** d_j = c_j − Σ_i c_B(i) tab_ij with the phase's costs (phase 1: c = 0 off the basis, w on it). */
+  const price = () => {
+    if (phase === 1) d.fill(0);
+    else d.set(cost);
+    for (let i = 0; i < m; i++) {
+      const c = phase === 1 ? w[i] : cost[basis[i]];
+      if (c === 0) continue;
+      const row = i * N;
+      for (let j = 0; j < N; j++) d[j] -= c * tab[row + j];
+    }
+    for (let i = 0; i < m; i++) d[basis[i]] = 0;
+  };
+
+  while (iterations < maxIterations) {
+    if (phase === 1) {
+      if (infeasibility() <= 0) {
+        phase = 2;
+        sinceReprice = REPRICE_EVERY;
+        degenerate = 0;
+        continue;
+      }
+      price();
+    } else if (sinceReprice >= REPRICE_EVERY) {
+      price();
+      sinceReprice = 0;
+    }
+    // Pricing: entering column q and its direction.
+    const bland = degenerate >= DEGENERATE_LIMIT;
+    let q = -1;
+    let dir = 0;
+    let best = 0;
+    for (let j = 0; j < N; j++) {
+      if (rowOf[j] >= 0 || lo[j] === hi[j]) continue;
+      const dj = d[j];
+      let gain = 0;
+      let jdir = 0;
+      if (dj < -DUAL_TOL && x[j] < hi[j]) {
+        gain = -dj;
+        jdir = 1;
+      } else if (dj > DUAL_TOL && x[j] > lo[j]) {
+        gain = dj;
+        jdir = -1;
+      } else continue;
+      if (bland) {
+        q = j;
+        dir = jdir;
+        break;
+      }
+      if (gain > best) {
+        best = gain;
+        q = j;
+        dir = jdir;
+      }
+    }
+    if (q < 0) {
+      if (phase === 1) return finish('infeasible');
+      // Confirm with fresh reduced costs before declaring optimality.
+      if (sinceReprice > 0) {
+        sinceReprice = REPRICE_EVERY;
+        continue;
+      }
+      return finish('optimal');
+    }
+    iterations++;
+    sinceReprice++;
+
+    // Ratio test, pass 1: the largest step every basic variable allows with bounds relaxed by the tolerance.
+    const range = hi[q] - lo[q];
+    let thetaMax = range;
+    for (let i = 0; i < m; i++) {
+      const alpha = tab[i * N + q] * dir;
+      if (Math.abs(alpha) <= PIVOT_TOL) continue;
+      const b = basis[i];
+      const v = x[b];
+      const limit = blockingBound(alpha, v, b);
+      if (limit === null) continue;
+      const tol = PRIMAL_TOL * Math.max(1, Math.abs(limit));
+      const t = alpha > 0 ? (v - limit + tol) / alpha : (limit - v + tol) / -alpha;
+      if (t < thetaMax) thetaMax = t;
+    }
+    if (thetaMax === Number.POSITIVE_INFINITY) {
+      if (phase === 1) return finish('infeasible');
+      return finish('unbounded');
+    }
+    // Pass 2: among the rows blocking within thetaMax, the largest pivot (Bland: the smallest basic index).
+    let p = -1;
+    let pivotAbs = 0;
+    let theta = range;
+    for (let i = 0; i < m; i++) {
+      const alpha = tab[i * N + q] * dir;
+      if (Math.abs(alpha) <= PIVOT_TOL) continue;
+      const b = basis[i];
+      const v = x[b];
+      const limit = blockingBound(alpha, v, b);
+      if (limit === null) continue;
+      const t = Math.max(0, alpha > 0 ? (v - limit) / alpha : (limit - v) / -alpha);
+      if (t > thetaMax) continue;
+      const better = bland ? p < 0 || b < basis[p] : Math.abs(alpha) > pivotAbs;
+      if (better) {
+        p = i;
+        pivotAbs = Math.abs(alpha);
+        theta = t;
+      }
+    }
+    if (p < 0 && range === Number.POSITIVE_INFINITY) return finish(phase === 1 ? 'infeasible' : 'unbounded');
+    if (p >= 0 && range <= theta) p = -1;
+    if (p < 0) theta = range;
+    degenerate = theta <= PRIMAL_TOL ? degenerate + 1 : 0;
+
+    // Move: x_q by dir·θ, each basic by −tab_iq·dir·θ.
+    if (theta > 0) {
+      x[q] += dir * theta;
+      for (let i = 0; i < m; i++) {
+        const a = tab[i * N + q];
+        if (a !== 0) x[basis[i]] -= a * dir * theta;
+      }
+    }
+    if (p < 0) {
+      // Bound flip: q stays nonbasic, at its other bound exactly.
+      x[q] = dir > 0 ? hi[q] : lo[q];
+      continue;
+    }
+    const leaving = basis[p];
+    const alphaP = tab[p * N + q] * dir;
+    // The leaving variable sits at the bound it hit exactly.
+    const hit = blockingBound(alphaP, x[leaving] + alphaP * theta, leaving);
+    if (hit !== null) x[leaving] = hit;
+    pivot(p, q);
+    rowOf[leaving] = -1;
+    basis[p] = q;
+    rowOf[q] = p;
+    if (phase === 2) {
+      // Reduced costs: d_j −= d_q · (new pivot row)_j.
+      const dq = d[q];
+      if (dq !== 0) {
+        const row = p * N;
+        for (let j = 0; j < N; j++) d[j] -= dq * tab[row + j];
+      }
+      d[q] = 0;
+    }
+  }
+  return finish('iterationLimit');
+
+  /**
+   * The bound a basic variable b at value v stops at when it moves by −α·θ (decreasing for α > 0), or null if it
+   * does not block. Phase 1: an infeasible variable blocks where it becomes feasible, and not at all moving away.
+   */
+  function blockingBound(alpha: number, v: number, b: number): number | null {
+    const tol = PRIMAL_TOL * Math.max(1, Math.abs(v));
+    if (alpha > 0) {
+      if (v > hi[b] + tol) return hi[b];
+      if (v < lo[b] - tol) return null;
+      return lo[b] > Number.NEGATIVE_INFINITY ? lo[b] : null;
+    }
+    if (v < lo[b] - tol) return lo[b];
+    if (v > hi[b] + tol) return null;
+    return hi[b] < Number.POSITIVE_INFINITY ? hi[b] : null;
+  }
+
+  function pivot(p: number, q: number): void {
+    const prow = p * N;
+    const inv = 1 / tab[prow + q];
+    for (let j = 0; j < N; j++) tab[prow + j] *= inv;
+    tab[prow + q] = 1;
+    for (let i = 0; i < m; i++) {
+      if (i === p) continue;
+      const row = i * N;
+      const f = tab[row + q];
+      if (f === 0) continue;
+      for (let j = 0; j < N; j++) tab[row + j] -= f * tab[prow + j];
+      tab[row + q] = 0;
+    }
+  }
+
+  function finish(status: DenseSimplexResult['status']): DenseSimplexResult {
+    const out = x.slice(0, n);
+    let objective = 0;
+    for (let j = 0; j < n; j++) objective += cost[j] * out[j];
+    return { status, x: out, objective, iterations };
+  }
+}
