@@ -77,6 +77,7 @@ export function denseSimplex(lp: DenseLp, options: DenseSimplexOptions = {}): De
 
   const d = new Float64Array(N);
   const w = new Float64Array(m);
+  const nzIdx = new Int32Array(N);
   const maxIterations = options.maxIterations ?? 50 * N + 1_000;
   let iterations = 0;
   let phase = 1;
@@ -235,7 +236,10 @@ export function denseSimplex(lp: DenseLp, options: DenseSimplexOptions = {}): De
       const dq = d[q];
       if (dq !== 0) {
         const row = p * N;
-        for (let j = 0; j < N; j++) d[j] -= dq * tab[row + j];
+        for (let j = 0; j < N; j++) {
+          const v = tab[row + j];
+          if (v !== 0) d[j] -= dq * v;
+        }
       }
       d[q] = 0;
     }
@@ -258,17 +262,27 @@ export function denseSimplex(lp: DenseLp, options: DenseSimplexOptions = {}): De
     return hi[b] < Number.POSITIVE_INFINITY ? hi[b] : null;
   }
 
+  /** Gauss-Jordan step on (p, q); the other rows are updated only where the pivot row is nonzero (mostly sparse). */
   function pivot(p: number, q: number): void {
     const prow = p * N;
     const inv = 1 / tab[prow + q];
-    for (let j = 0; j < N; j++) tab[prow + j] *= inv;
+    let nz = 0;
+    for (let j = 0; j < N; j++) {
+      const v = tab[prow + j];
+      if (v === 0) continue;
+      tab[prow + j] = v * inv;
+      nzIdx[nz++] = j;
+    }
     tab[prow + q] = 1;
     for (let i = 0; i < m; i++) {
       if (i === p) continue;
       const row = i * N;
       const f = tab[row + q];
       if (f === 0) continue;
-      for (let j = 0; j < N; j++) tab[row + j] -= f * tab[prow + j];
+      for (let k = 0; k < nz; k++) {
+        const j = nzIdx[k];
+        tab[row + j] -= f * tab[prow + j];
+      }
       tab[row + q] = 0;
     }
   }
