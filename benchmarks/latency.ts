@@ -51,6 +51,8 @@ const { values: args } = parseArgs({
     json: { type: 'boolean', default: false },
     sizes: { type: 'string', default: '1,100,1000' },
     evses: { type: 'string', default: '50' },
+    /** Fleet-state rounds per EVSE in the ingest phase: the arrival, then SoC updates. */
+    rounds: { type: 'string', default: '5' },
     samples: { type: 'string', default: '200' },
     version: { type: 'string' },
     brokers: { type: 'string' },
@@ -64,6 +66,7 @@ const { values: args } = parseArgs({
 });
 const sizes = args.sizes.split(',').map(Number);
 const evsesPerSite = Number(args.evses);
+const ingestRounds = Math.max(1, Number(args.rounds));
 const minSamples = Number(args.samples);
 const say = (line: string) => {
   if (!args.json) console.error(line);
@@ -119,7 +122,11 @@ const header = (siteId: string, source: string, tsMs: number) => ({
   schemaVersion: 1 as const,
 });
 
-function fleetMessages(siteId: string, nowMs: number): string[] {
+/**
+ * A site's fleet-state stream: its topology, each EVSE's arrival, then `rounds - 1` state
+ * updates per EVSE (the SoC a CSMS reports as the session goes on), round by round.
+ */
+function fleetMessages(siteId: string, nowMs: number, rounds: number): string[] {
   const topology = siteTopology(siteId);
   const out: string[] = [
     JSON.stringify({
@@ -154,6 +161,17 @@ function fleetMessages(siteId: string, nowMs: number): string[] {
       },
     };
     out.push(JSON.stringify(message));
+  }
+  const arrivals = out.slice(1).map((m) => JSON.parse(m) as EvseStateMessage);
+  for (let round = 1; round < rounds; round++) {
+    for (const arrival of arrivals) {
+      const update: EvseStateMessage = {
+        ...arrival,
+        ...header(siteId, 'csms', nowMs + round * 1000),
+        session: { ...(arrival.session as NonNullable<EvseStateMessage['session']>), socPct: 30 + round },
+      };
+      out.push(JSON.stringify(update));
+    }
   }
   return out;
 }
@@ -216,7 +234,14 @@ async function startService(config: EvflexConfig): Promise<ServiceUnderTest> {
     };
   }
   const child = fork(fileURLToPath(new URL('./support/serviceProcess.ts', import.meta.url)), [], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: [
+      '--import',
+      'tsx',
+      // EVFLEX_BENCH_CPU_PROF=dir: CPU profiles of the service process's threads (consumer and engine), written at exit.
+      ...(process.env.EVFLEX_BENCH_CPU_PROF
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.EVFLEX_BENCH_CPU_PROF}`]
+        : []),
+    ],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   const waiting: ((m: { ok: boolean; stats?: EngineStats; error?: string }) => void)[] = [];
@@ -465,7 +490,7 @@ async function runSize(brokers: string, kafkaVersion: string, siteCount: number)
   const siteIds = Array.from({ length: siteCount }, (_, i) => `site-${String(i).padStart(5, '0')}`);
   const nowMs = Date.now();
   const fleet = siteIds.flatMap((siteId) =>
-    fleetMessages(siteId, nowMs).map((value) => ({ key: siteId, value })),
+    fleetMessages(siteId, nowMs, ingestRounds).map((value) => ({ key: siteId, value })),
   );
   await produceAll(producer, `${prefix}fleet.state`, fleet);
   say(`  ${siteCount} sites: ${fleet.length} fleet-state messages produced`);

@@ -24,12 +24,21 @@ type CallWithoutId = Call extends infer C ? (C extends { id: number } ? Omit<C, 
  * what the engine asks it to. Planning and validation never hold up the consumer's fetches and
  * heartbeats, or the producer's acks, and on two cores the two halves run side by side.
  */
+const ENGINE_YOUNG_GENERATION_MB = 96;
+
 export async function startThreadEngineHost(
   config: EvflexConfig,
   options: ThreadEngineHostOptions,
 ): Promise<EngineHost> {
   const data: EngineThreadData = { entry: new URL('./engineThreadMain.ts', import.meta.url).href, config };
-  const worker = new Worker(new URL('./engineThreadBootstrap.mjs', import.meta.url), { workerData: data });
+  const worker = new Worker(new URL('./engineThreadBootstrap.mjs', import.meta.url), {
+    workerData: data,
+    // Every input record leaves a parsed message behind; with V8's default young generation
+    // (16 MB semi-spaces) they are scavenged and copied while still alive. 32 MB semi-spaces
+    // (a 96 MB young generation) cut the engine thread's CPU per fleet-state record by ~20 %
+    // (7.4–8.0 → 6.1–6.4 µs, infra/kafka/README.md "Ingest").
+    resourceLimits: { maxYoungGenerationSizeMb: ENGINE_YOUNG_GENERATION_MB },
+  });
   const pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
   let seq = 0;
   let lastStats: EngineStats | null = null;

@@ -55,7 +55,10 @@ export function fastSchemaCheck(): FastCheck {
 }
 
 export function compileFastSchemaCheck(): FastCheck {
-  const ajv = new Ajv({ strict: false, allErrors: false, useDefaults: false });
+  // unicode: false — string lengths as JS counts them (UTF-16 units, ≥ code points), so a
+  // maxLength here is at least as strict as zod's; it also skips ajv's code-point count (~0.2 µs
+  // of ~0.9 per fleet-state record). No schema of a fast-checked topic has a minLength above 1.
+  const ajv = new Ajv({ strict: false, allErrors: false, useDefaults: false, unicode: false });
   const checks = new Map<InputTopic, ValidateFunction>();
   for (const topic of FAST_CHECKED_TOPICS) {
     const schema = z.toJSONSchema(topicSchemas[topic], {
