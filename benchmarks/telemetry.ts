@@ -12,7 +12,15 @@
  * drained, and that time counts against the insert rate.
  *
  *   npm run bench:telemetry -- [--json] [--seconds 10] [--slice 2] [--rate 250000] [--evses 2000]
+ *     [--diagnose] [--realtime [--realtime-priority 20] [--realtime-others 10]]
+ *
+ * --realtime puts the control (main) thread at SCHED_FIFO after the warm-up, for both the
+ * sink-on and the sink-off slices; --realtime-others N also puts this process's other threads
+ * (insert worker, V8 platform, libuv pool) at SCHED_FIFO N, below the control thread (at the
+ * same priority they would delay it). Needs root (CAP_SYS_NICE) and `chrt`. The JSON says
+ * which policy the threads ended up with (`schedPolicy`).
  */
+import { execFileSync } from 'node:child_process';
 import { openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -29,6 +37,9 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '250000' },
     evses: { type: 'string', default: '2000' },
     diagnose: { type: 'boolean', default: false },
+    realtime: { type: 'boolean', default: false },
+    'realtime-priority': { type: 'string', default: '20' },
+    'realtime-others': { type: 'string', default: '0' },
   },
 });
 const phaseS = Number(args.seconds);
@@ -128,6 +139,7 @@ interface PhaseResult {
   dueMs: number[];
   doneMs: number[];
   runQueueMs: number[];
+  onCpuMs: number[];
   stepMs: number[];
   rowsRecorded: number;
   elapsedS: number;
@@ -137,8 +149,9 @@ const nextRow = makeRowSource(Date.UTC(2026, 0, 1));
 
 /*
  * --diagnose: where a late tick's time went. GC pauses come from the GC observer; time the
- * control thread was runnable but not running (another thread or process had the CPU) from
- * the kernel's per-thread schedstat; the rest is other JavaScript on the event loop.
+ * control thread was runnable but not running (another thread or process had the CPU) and
+ * time it ran come from the kernel's per-thread schedstat; what is neither, it slept: waiting
+ * for its timer, or blocked on a lock another thread holds (see infra/clickhouse/README.md).
  */
 const gcPauses: Array<{ startMs: number; endMs: number; kind: number }> = [];
 if (args.diagnose) {
@@ -153,11 +166,14 @@ if (args.diagnose) {
 }
 const schedstatFd = args.diagnose ? openSync(`/proc/self/task/${process.pid}/schedstat`, 'r') : -1;
 const schedBuf = Buffer.alloc(128);
-/** Nanoseconds the control thread has spent runnable but waiting for a CPU. */
-function runQueueWaitNs(): number {
-  if (schedstatFd < 0) return 0;
+/** The control thread's schedstat: nanoseconds on a CPU, and runnable but waiting for one. */
+const schedstat = { onCpuNs: 0, runQueueNs: 0 };
+function readSchedstat(): void {
+  if (schedstatFd < 0) return;
   const n = readSync(schedstatFd, schedBuf, 0, schedBuf.length, 0);
-  return Number(schedBuf.toString('latin1', 0, n).split(' ')[1]);
+  const fields = schedBuf.toString('latin1', 0, n).split(' ');
+  schedstat.onCpuNs = Number(fields[0]);
+  schedstat.runQueueNs = Number(fields[1]);
 }
 function gcMsWithin(fromMs: number, toMs: number): number {
   let ms = 0;
@@ -176,7 +192,10 @@ function runPhase(sink: TelemetrySink | null, seconds: number): Promise<PhaseRes
   const dues: number[] = [];
   const dones: number[] = [];
   const runQueue: number[] = [];
-  let waitNs = runQueueWaitNs();
+  const onCpu: number[] = [];
+  readSchedstat();
+  let waitNs = schedstat.runQueueNs;
+  let cpuNs = schedstat.onCpuNs;
   let rowsRecorded = 0;
   const eluStart = performance.eventLoopUtilization();
   const startMs = performance.now();
@@ -197,11 +216,13 @@ function runPhase(sink: TelemetrySink | null, seconds: number): Promise<PhaseRes
       latencies.push(doneMs - dueMs);
       steps.push(doneMs - beganMs);
       if (args.diagnose) {
-        const w = runQueueWaitNs();
+        readSchedstat();
         dues.push(dueMs);
         dones.push(doneMs);
-        runQueue.push((w - waitNs) / 1e6);
-        waitNs = w;
+        runQueue.push((schedstat.runQueueNs - waitNs) / 1e6);
+        onCpu.push((schedstat.onCpuNs - cpuNs) / 1e6);
+        waitNs = schedstat.runQueueNs;
+        cpuNs = schedstat.onCpuNs;
       }
       if (doneMs >= endMs) {
         const elu = performance.eventLoopUtilization(eluStart);
@@ -212,6 +233,7 @@ function runPhase(sink: TelemetrySink | null, seconds: number): Promise<PhaseRes
           dueMs: dues,
           doneMs: dones,
           runQueueMs: runQueue,
+          onCpuMs: onCpu,
           rowsRecorded,
           elapsedS: (doneMs - startMs) / 1000,
         });
@@ -268,7 +290,11 @@ function addThreadCpu(into: Map<string, number>, before: Map<string, number>, af
   for (const [k, v] of after) into.set(k, (into.get(k) ?? 0) + v - (before.get(k) ?? 0));
 }
 
-/** For the slowest 1% of ticks: how much of their lateness was GC, waiting for a CPU, or other. */
+/**
+ * For the slowest 1% of ticks: how much of their lateness was GC, waiting for a CPU, or other;
+ * and how long the control thread ran and slept in them (schedstat is read once per tick, so
+ * its window is the whole gap since the previous tick, not just the late part).
+ */
 function attributeLateTicks(phase: PhaseResult) {
   const n = phase.latenciesMs.length;
   if (phase.dueMs.length !== n || n === 0) return null;
@@ -279,10 +305,14 @@ function attributeLateTicks(phase: PhaseResult) {
   let late = 0;
   let gc = 0;
   let runQueue = 0;
+  let onCpu = 0;
+  let asleep = 0;
   for (const i of worst) {
     late += phase.latenciesMs[i];
     gc += gcMsWithin(phase.dueMs[i], phase.doneMs[i]);
     runQueue += Math.min(phase.runQueueMs[i], phase.latenciesMs[i]);
+    onCpu += phase.onCpuMs[i];
+    asleep += Math.max(0, phase.latenciesMs[i] - phase.runQueueMs[i] - phase.onCpuMs[i]);
   }
   const k = worst.length;
   const round = (x: number) => Number((x / k).toFixed(3));
@@ -292,7 +322,59 @@ function attributeLateTicks(phase: PhaseResult) {
     gcMs: round(gc),
     runQueueMs: round(runQueue),
     otherMs: round(late - gc - runQueue),
+    onCpuMs: round(onCpu),
+    asleepMs: round(asleep),
   };
+}
+
+/*
+ * --realtime. `chrt -R` (SCHED_RESET_ON_FORK): threads and processes started later do not
+ * inherit the policy. Per thread id: without -a, chrt changes only that thread.
+ */
+const controlPriority = Number(args['realtime-priority']);
+const othersPriority = Number(args['realtime-others']);
+function setRealtime(): void {
+  if (othersPriority >= controlPriority) {
+    throw new Error(
+      '--realtime-others must be below --realtime-priority (equal FIFO threads delay the control thread)',
+    );
+  }
+  execFileSync('chrt', ['-f', '-R', '-p', String(controlPriority), String(process.pid)]);
+  if (othersPriority <= 0) return;
+  for (const tid of readdirSync('/proc/self/task')) {
+    if (Number(tid) === process.pid) continue;
+    try {
+      execFileSync('chrt', ['-f', '-R', '-p', String(othersPriority), tid]);
+    } catch {} // a thread that just exited
+  }
+}
+
+const POLICY_NAMES: Record<number, string> = {
+  0: 'SCHED_OTHER',
+  1: 'SCHED_FIFO',
+  2: 'SCHED_RR',
+  3: 'SCHED_BATCH',
+  5: 'SCHED_IDLE',
+};
+/** The policy the control thread and the other threads really have (read back from /proc). */
+function describeSchedPolicy(): string {
+  const policyOf = (tid: string) => {
+    const f = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    // rt_priority and policy are fields 40 and 41 of stat, 37 and 38 after the command name.
+    const policy = POLICY_NAMES[Number(fields[38])] ?? `policy ${fields[38]}`;
+    return fields[37] === '0' ? policy : `${policy}:${fields[37]}`;
+  };
+  const others = new Map<string, number>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    if (Number(tid) === process.pid) continue;
+    try {
+      const p = policyOf(tid);
+      others.set(p, (others.get(p) ?? 0) + 1);
+    } catch {}
+  }
+  const rest = [...others].map(([p, n]) => `${n} other threads ${p}`).join(', ');
+  return `control thread ${policyOf(String(process.pid))}; ${rest}`;
 }
 
 // The server shares this box in the benchmark (not in production): let it yield the CPU.
@@ -321,6 +403,9 @@ try {
   await runPhase(sink, 1);
   await sink.flush();
   const warm = sink.stats();
+  // After the warm-up, so the insert worker and the libuv pool threads exist.
+  if (args.realtime) setRealtime();
+  const schedPolicy = describeSchedPolicy();
 
   const emptyPhase = (): PhaseResult => ({
     busyS: 0,
@@ -329,6 +414,7 @@ try {
     dueMs: [],
     doneMs: [],
     runQueueMs: [],
+    onCpuMs: [],
     rowsRecorded: 0,
     elapsedS: 0,
   });
@@ -359,6 +445,7 @@ try {
       into.dueMs.push(...slice.dueMs);
       into.doneMs.push(...slice.doneMs);
       into.runQueueMs.push(...slice.runQueueMs);
+      into.onCpuMs.push(...slice.onCpuMs);
       into.rowsRecorded += slice.rowsRecorded;
       into.elapsedS += slice.elapsedS;
       into.busyS += slice.busyS;
@@ -392,6 +479,7 @@ try {
     off.stepMs,
   ].map(sorted);
   const result = {
+    schedPolicy,
     rowsPerS: Math.round(rowsWritten / onWithDrainS),
     rowsDropped: stats.rowsDropped,
     controlP99MsSinkOn: Number(percentile(onLatencies, 99).toFixed(3)),

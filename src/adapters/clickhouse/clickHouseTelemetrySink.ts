@@ -61,6 +61,8 @@ export interface ClickHouseTelemetrySinkOptions {
   insertThread?: 'worker' | 'main';
   /** An existing client (tests); inserts then run on the main thread and the sink does not close it. */
   client?: ClickHouseClient;
+  /** Where inserts and spill writes go (tests); the sink closes it. */
+  inserter?: TelemetryInserter;
 }
 
 export interface ClickHouseTelemetryStats extends TelemetryStats {
@@ -105,6 +107,7 @@ const DATA_ERROR_CODES = new Set(['6', '26', '27', '38', '41', '53', '62', '69',
 const MISSING_SCHEMA_CODES = new Set(['60', '81']);
 
 const DROP_LOG_INTERVAL_MS = 10_000;
+const BUSY_RETRY_MS = 10;
 
 const defaultLog = (level: TelemetryLogLevel, message: string) => {
   if (level === 'info') console.info(message);
@@ -151,8 +154,10 @@ export function createClickHouseTelemetrySink(opts: ClickHouseTelemetrySinkOptio
       log: { level: ClickHouseLogLevel.OFF },
     });
 
+  const onWorker = !opts.inserter && !opts.client && opts.insertThread !== 'main';
   const inserter: TelemetryInserter =
-    opts.client || opts.insertThread === 'main'
+    opts.inserter ??
+    (!onWorker
       ? mainThreadInserter(client)
       : workerThreadInserter({
           url: opts.url,
@@ -160,8 +165,9 @@ export function createClickHouseTelemetrySink(opts: ClickHouseTelemetrySinkOptio
           password: opts.password ?? '',
           requestTimeoutMs,
           maxOpenConnections: maxInFlight + 1,
-        });
-  const pool = new ChunkPool(chunkBytes);
+        }));
+  // Shared memory for the worker to read rows in place: no transfer, no message per insert.
+  const pool = new ChunkPool(chunkBytes, 256, onWorker);
 
   const queues = new Map<TelemetryTable, TableQueue>();
   for (const table of TELEMETRY_TABLE_NAMES) {
@@ -185,6 +191,7 @@ export function createClickHouseTelemetrySink(opts: ClickHouseTelemetrySinkOptio
   let unavailableSinceMs = 0;
   let backoffMs = retryMinMs;
   let retryTimer: NodeJS.Timeout | null = null;
+  let busyTimer: NodeJS.Timeout | null = null;
   let pumpScheduled = false;
   let drainRequested = false;
   let closed = false;
@@ -399,6 +406,17 @@ export function createClickHouseTelemetrySink(opts: ClickHouseTelemetrySinkOptio
     retryTimer.unref();
   };
 
+  /** Tries again shortly after the inserter was busy (a completion usually comes first). */
+  const busyRetry = () => {
+    if (busyTimer || closed) return;
+    busyTimer = setTimeout(() => {
+      busyTimer = null;
+      notifySettled();
+      pump();
+    }, BUSY_RETRY_MS);
+    busyTimer.unref();
+  };
+
   const ensureMigrated = () => {
     if (migrated || migrating) return;
     migrating = migrateTelemetrySchema(client, database)
@@ -428,11 +446,16 @@ export function createClickHouseTelemetrySink(opts: ClickHouseTelemetrySinkOptio
     return rows === 0 ? null : { table: queue.table, chunks, rows, bytes, attempts: 0 };
   };
 
-  const send = (batch: Batch) => {
+  /** Starts the insert; false when the inserter cannot take it now (the batch stays with the caller). */
+  const send = (batch: Batch): boolean => {
+    const inserting = inserter.insert(
+      `INSERT INTO ${database}.${batch.table} FORMAT RowBinary`,
+      batch.chunks,
+    );
+    if (!inserting) return false;
     inFlight++;
     insertBatches++;
-    inserter
-      .insert(`INSERT INTO ${database}.${batch.table} FORMAT RowBinary`, batch.chunks)
+    inserting
       .then(
         (chunks) => {
           for (const c of chunks) pool.release(c.buffer as ArrayBuffer);
@@ -479,6 +502,7 @@ export function createClickHouseTelemetrySink(opts: ClickHouseTelemetrySinkOptio
         notifySettled();
         pump();
       });
+    return true;
   };
 
   const hasPending = () => {
@@ -505,10 +529,15 @@ export function createClickHouseTelemetrySink(opts: ClickHouseTelemetrySinkOptio
       for (const queue of queues.values()) {
         if (inFlight >= limit) break;
         const batch = takeBatch(queue, drainRequested || closed);
-        if (batch) {
-          send(batch);
-          progressed = true;
+        if (!batch) continue;
+        if (!send(batch)) {
+          // The insert thread's queue is full: keep the batch (first in line) and try on the
+          // next flush or completion; never wait here.
+          queue.retry.unshift(batch);
+          busyRetry();
+          return;
         }
+        progressed = true;
       }
     }
     if (!hasPending()) drainRequested = false;
@@ -593,6 +622,7 @@ export function createClickHouseTelemetrySink(opts: ClickHouseTelemetrySinkOptio
     }
     closed = true;
     if (retryTimer) clearTimeout(retryTimer);
+    if (busyTimer) clearTimeout(busyTimer);
     while (inFlight > 0) await nextSettle();
     if (spillDir) {
       // What is left goes to disk for the next start instead of being dropped.

@@ -6,8 +6,8 @@ import { ChunkPool } from './chunkPool';
  * Append-only RowBinary writer for one table: rows are encoded into chunk buffers (whole rows
  * only) that become the HTTP body of an insert. Binary, because formatting numbers as text
  * costs several hundred ns per field and telemetry runs at hundreds of thousands of rows per
- * second on the control thread. Every chunk owns its ArrayBuffer from offset 0, so it can be
- * transferred to another thread and recycled through the pool.
+ * second on the control thread. Every chunk owns its buffer from offset 0 (a SharedArrayBuffer
+ * when the insert worker reads it in place), recycled through the pool.
  */
 export class RowBinaryBuffer {
   private buf: Buffer;

@@ -9,8 +9,11 @@ import { writeSpillFile } from './spillFiles';
  * (re-wrapped if they moved threads) so they can go back to the pool or be retried.
  */
 export interface TelemetryInserter {
-  /** Sends one RowBinary insert. */
-  insert(query: string, chunks: Buffer[]): Promise<Buffer[]>;
+  /**
+   * Sends one RowBinary insert; null when the inserter cannot take it now (its job queue is
+   * full): the caller keeps the rows and offers them again later, it never waits.
+   */
+  insert(query: string, chunks: Buffer[]): Promise<Buffer[]> | null;
   /** Writes the chunks to a spill file at `path` (atomically). */
   spill(path: string, chunks: Buffer[]): Promise<Buffer[]>;
   /** Inserts the RowBinary spill file at `path` and deletes it once the server has the rows. */

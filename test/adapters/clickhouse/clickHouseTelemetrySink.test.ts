@@ -1,10 +1,12 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { type ClickHouseClient, ClickHouseError } from '@clickhouse/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createClickHouseTelemetrySink } from '../../../src/adapters/clickhouse/clickHouseTelemetrySink';
+import { writeSpillFile } from '../../../src/adapters/clickhouse/spillFiles';
+import type { TelemetryInserter } from '../../../src/adapters/clickhouse/telemetryInserter';
 import type { TelemetryRow } from '../../../src/core/ports/telemetrySink';
 
 type Mode = 'ok' | 'down' | 'reject';
@@ -284,5 +286,58 @@ describe('ClickHouse telemetry sink spilling to disk (fake client)', () => {
     ]);
     expect(readdirSync(spillDir)).toEqual([]);
     await next.close();
+  });
+
+  it('keeps a batch the insert thread has no room for buffered, spilling it past the bound, and sends it once there is room', async () => {
+    const { client } = aFakeClient();
+    // An insert thread whose job ring is full until told otherwise.
+    let ringFull = true;
+    let insertedBytes = 0;
+    const inserter: TelemetryInserter = {
+      insert: (_query, chunks) => {
+        if (ringFull) return null;
+        insertedBytes += chunks.reduce((n, c) => n + c.length, 0);
+        return Promise.resolve(chunks);
+      },
+      spill: async (path, chunks) => {
+        await writeSpillFile(path, chunks);
+        return chunks;
+      },
+      insertFile: async (_query, path) => {
+        insertedBytes += statSync(path).size;
+        rmSync(path);
+      },
+      close: async () => {},
+    };
+    const sink = createClickHouseTelemetrySink({
+      url: 'http://unused',
+      client,
+      inserter,
+      maxBufferedRows: 50,
+      batchRows: 20,
+      spillDir: aSpillDir(),
+      log: () => {},
+    });
+    await sink.ready();
+    for (let i = 0; i < 40; i++) sink.record(row(i));
+    await new Promise((r) => setTimeout(r, 30));
+    // Offered and refused: still buffered, not an error, the server is not marked down.
+    expect(sink.stats()).toMatchObject({
+      rowsBuffered: 40,
+      insertBatches: 0,
+      insertErrors: 0,
+      available: true,
+    });
+    for (let i = 40; i < 100; i++) sink.record(row(i));
+    const during = sink.stats();
+    expect(during).toMatchObject({ rowsAccepted: 100, rowsDropped: 0 });
+    expect(during.rowsBuffered).toBeLessThanOrEqual(50);
+    expect(during.rowsBuffered + during.spillRows).toBe(100);
+    ringFull = false;
+    await waitUntil(() => sink.stats().rowsWritten === 100);
+    await sink.flush();
+    expect(sink.stats()).toMatchObject({ rowsWritten: 100, rowsBuffered: 0, rowsDropped: 0 });
+    expect(insertedBytes).toBe(100 * FREQUENCY_ROW_BYTES);
+    await sink.close();
   });
 });
