@@ -9,6 +9,9 @@ export interface DenseLp {
 export interface DenseSimplexOptions {
   /** Pivots and bound flips at most (both phases); default 50·(rows + columns) + 1,000. */
   maxIterations?: number;
+  /** Cap on tableau entries touched, counted as rows × (rows + columns) per iteration (rows that can bind only);
+   *  default unlimited. */
+  maxWork?: number;
 }
 
 export interface DenseSimplexResult {
@@ -39,7 +42,8 @@ const REPRICE_EVERY = 64;
  */
 export function denseSimplex(lp: DenseLp, options: DenseSimplexOptions = {}): DenseSimplexResult {
   const n = lp.colCost.length;
-  const m = lp.rows.length;
+  const rows = activeRows(lp);
+  const m = rows.length;
   const N = n + m;
   const lo = new Float64Array(N);
   const hi = new Float64Array(N);
@@ -50,12 +54,12 @@ export function denseSimplex(lp: DenseLp, options: DenseSimplexOptions = {}): De
     cost[j] = lp.colCost[j];
   }
   for (let i = 0; i < m; i++) {
-    lo[n + i] = lp.rows[i].lo;
-    hi[n + i] = lp.rows[i].hi;
+    lo[n + i] = rows[i].lo;
+    hi[n + i] = rows[i].hi;
   }
   const tab = new Float64Array(m * N);
   for (let i = 0; i < m; i++) {
-    const r = lp.rows[i];
+    const r = rows[i];
     const row = i * N;
     for (let k = 0; k < r.idx.length; k++) tab[row + r.idx[k]] -= r.coef[k];
     tab[row + n + i] = 1;
@@ -70,7 +74,7 @@ export function denseSimplex(lp: DenseLp, options: DenseSimplexOptions = {}): De
     basis[i] = n + i;
     rowOf[n + i] = i;
     let v = 0;
-    const r = lp.rows[i];
+    const r = rows[i];
     for (let k = 0; k < r.idx.length; k++) v += r.coef[k] * x[r.idx[k]];
     x[n + i] = v;
   }
@@ -78,7 +82,10 @@ export function denseSimplex(lp: DenseLp, options: DenseSimplexOptions = {}): De
   const d = new Float64Array(N);
   const w = new Float64Array(m);
   const nzIdx = new Int32Array(N);
-  const maxIterations = options.maxIterations ?? 50 * N + 1_000;
+  const maxIterations = Math.min(
+    options.maxIterations ?? 50 * N + 1_000,
+    Math.floor((options.maxWork ?? Number.POSITIVE_INFINITY) / Math.max(1, m * N)),
+  );
   let iterations = 0;
   let phase = 1;
   let degenerate = 0;
@@ -293,4 +300,27 @@ export function denseSimplex(lp: DenseLp, options: DenseSimplexOptions = {}): De
     for (let j = 0; j < n; j++) objective += cost[j] * out[j];
     return { status, x: out, objective, iterations };
   }
+}
+
+/**
+ * The rows that can bind: a row whose activity over the column bounds already lies within [lo, hi] (a node limit
+ * above what the sessions below it can draw) is dropped, which shrinks the tableau of every pivot.
+ */
+function activeRows(lp: DenseLp): DenseLp['rows'] {
+  const out: DenseLp['rows'][number][] = [];
+  for (const r of lp.rows) {
+    let minAct = 0;
+    let maxAct = 0;
+    for (let k = 0; k < r.idx.length; k++) {
+      const a = r.coef[k];
+      const l = lp.colLo[r.idx[k]];
+      const h = lp.colHi[r.idx[k]];
+      minAct += a > 0 ? a * l : a * h;
+      maxAct += a > 0 ? a * h : a * l;
+    }
+    // NaN (∞ − ∞) compares false: kept.
+    if (minAct >= r.lo && maxAct <= r.hi) continue;
+    out.push(r);
+  }
+  return out;
 }

@@ -41,7 +41,7 @@ describe('smallSiteLp', () => {
     expect(smallSiteLp(p, { complementarityRounds: 0 })).toBeNull();
   });
 
-  it('declines models with binaries (AC floor) and models above its size cap', () => {
+  it('declines models with binaries (AC floor), models above its size cap and solves above its work cap', () => {
     let floorSites = 0;
     for (let sd = 1; sd <= 20; sd++) {
       const p = buildPlanningProblem(randomInstance(sd, { floors: true }));
@@ -52,5 +52,8 @@ describe('smallSiteLp', () => {
     expect(floorSites).toBeGreaterThan(0);
     const p = buildPlanningProblem(reserveInstance(3, false));
     expect(smallSiteLp(p, { maxModelSize: 10 })).toBeNull();
+    // And it stops at its work cap (a simplex that does not reach the optimum gives nothing).
+    expect(smallSiteLp(p, { maxWork: 1 })).toBeNull();
+    expect(smallSiteLp(p)).not.toBeNull();
   });
 });

@@ -3,8 +3,12 @@ import { mulberry32, syntheticSite } from '../../../optimizers/syntheticSite';
 import { randomInstance } from './randomInstance';
 
 /** Random site with a frequency reserve (up and down, 0–15 kW per slot) and an endurance of 15 or 30 min. */
-export function reserveInstance(seed: number, v2g: boolean): PlanningInput {
-  const base = randomInstance(seed, { v2g, limits: 'realistic', siteLoad: seed % 2 === 0 });
+export function reserveInstance(
+  seed: number,
+  v2g: boolean,
+  size: { maxSessions?: number; maxSlots?: number } = {},
+): PlanningInput {
+  const base = randomInstance(seed, { v2g, limits: 'realistic', siteLoad: seed % 2 === 0, ...size });
   const r = mulberry32(seed ^ 0x2545f491);
   const T = base.horizonSlots ?? 4;
   return {
@@ -55,6 +59,9 @@ export function gapInstance(cls: string, seed: number): PlanningInput {
       return reserveInstance(seed, true);
     case 'reserveCharge':
       return reserveInstance(seed, false);
+    case 'reserveLarge':
+      // Up to 8 sessions × 16 slots (the tiny-site limit of 128 session-slots), half V2G.
+      return reserveInstance(seed, seed % 2 === 0, { maxSessions: 8, maxSlots: 16 });
     case 'overloaded':
       return overloadedInstance(seed, false);
     case 'overloadedV2g':
