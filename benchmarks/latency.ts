@@ -241,8 +241,10 @@ async function startService(config: EvflexConfig): Promise<ServiceUnderTest> {
       ...(process.env.EVFLEX_BENCH_CPU_PROF
         ? ['--cpu-prof', `--cpu-prof-dir=${process.env.EVFLEX_BENCH_CPU_PROF}`]
         : []),
+      // EVFLEX_BENCH_SERVICE_FLAGS='--trace-gc …': more Node flags for it (its stdout is then shown).
+      ...(process.env.EVFLEX_BENCH_SERVICE_FLAGS?.split(' ').filter(Boolean) ?? []),
     ],
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    stdio: ['ignore', process.env.EVFLEX_BENCH_SERVICE_FLAGS ? 'inherit' : 'ignore', 'inherit', 'ipc'],
   });
   const waiting: ((m: { ok: boolean; stats?: EngineStats; error?: string }) => void)[] = [];
   child.on('message', (m: { ok: boolean; stats?: EngineStats; error?: string }) => waiting.shift()?.(m));

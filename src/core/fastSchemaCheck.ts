@@ -58,7 +58,20 @@ export function compileFastSchemaCheck(): FastCheck {
   // unicode: false — string lengths as JS counts them (UTF-16 units, ≥ code points), so a
   // maxLength here is at least as strict as zod's; it also skips ajv's code-point count (~0.2 µs
   // of ~0.9 per fleet-state record). No schema of a fast-checked topic has a minLength above 1.
-  const ajv = new Ajv({ strict: false, allErrors: false, useDefaults: false, unicode: false });
+  // (ajv marks the option deprecated and says so on every compile; that one line is dropped.)
+  const ajv = new Ajv({
+    strict: false,
+    allErrors: false,
+    useDefaults: false,
+    unicode: false,
+    logger: {
+      log: console.log,
+      warn: (...args: unknown[]) => {
+        if (!String(args[0]).startsWith('DEPRECATED: option unicode')) console.warn(...args);
+      },
+      error: console.error,
+    },
+  });
   const checks = new Map<InputTopic, ValidateFunction>();
   for (const topic of FAST_CHECKED_TOPICS) {
     const schema = z.toJSONSchema(topicSchemas[topic], {

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/loadConfig';
+import { createMpcPlanner } from '../../src/core/mpcPlanner';
 import { placeholderPlanner } from '../../src/core/placeholderPlanner';
 import type { SitePlanner } from '../../src/core/ports/sitePlanner';
 import { anEv, anEvArrival, aPowerVariation, aSite, aTopologyMessage, T0 } from '../support/builders';
@@ -137,6 +139,34 @@ describe('deferred re-planning (service mode)', () => {
     expect(optimised[0]?.trigger).toBe('replan');
     expect(sumKw(optimised)).toBeLessThanOrEqual(12 + 1e-9);
     expect(optimised[0]!.evses[0]!.version).toBeGreaterThan(clamped[0]!.evses[0]!.version);
+  });
+
+  it('plans the optimised follow-up of a clamp incrementally, from the plan before the new limit', async () => {
+    const rt = realTime();
+    const h = await anEngine({}, createMpcPlanner(parseConfig({})), rt);
+    const solvers: string[] = [];
+    h.engine.outputs$.subscribe((o) => {
+      for (const d of o.decisions) solvers.push(d.decision.solver);
+    });
+    h.send('fleet.state', aTopologyMessage(sites[0]!, T0));
+    for (const evse of ['z1-s1-e1', 'z1-s1-e2', 'z1-s2-e1'])
+      h.send('fleet.state', anEvArrival('site-a', evse, anEv(), T0));
+    await h.deliver();
+    rt.advance(50);
+    rt.fireDue();
+    await settle();
+    expect(solvers.at(-1)).toMatch(/^mpc-/);
+
+    h.send('dso.power-variation', aPowerVariation('site-a', { importLimitKw: 12 }, T0));
+    await h.deliver();
+    expect(solvers.at(-1)).toBe('clamp');
+    expect(h.latestSet('site-a')[0]?.trigger).toBe('dsoVariation');
+    rt.advance(50);
+    rt.fireDue();
+    await settle();
+    expect(solvers.at(-1)).toBe('mpc-replan');
+    expect(h.latestSet('site-a')[0]?.trigger).toBe('replan');
+    expect(sumKw(h.latestSet('site-a'))).toBeLessThanOrEqual(12 + 1e-9);
   });
 
   it('decides a restored site only after the backlog that follows the restore was read', async () => {
