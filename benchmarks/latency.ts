@@ -14,7 +14,8 @@
  *  - baseline: the same path without the engine — produce → a bare kafkajs consumer that
  *    re-produces each record (acks = all) → the separate consumer; two hops like
  *    the engine's path → `baselineP50Ms`, `baselineP99Ms`; the plain one-hop produce →
- *    consume times of the same records → `oneHopP50Ms`, `oneHopP99Ms`.
+ *    consume times of the same records → `oneHopP50Ms`, `oneHopP99Ms`. Echo and engine
+ *    samples alternate (one each, in turn), so both meet the same broker and machine state.
  *
  *   npm run bench:latency -- [--json] [--sizes 1,100,1000] [--evses 50] [--samples 200]
  *                            [--version 3.9.2] [--brokers 127.0.0.1:9092] [--solver fast|placeholder]
@@ -497,7 +498,9 @@ async function runSize(brokers: string, kafkaVersion: string, siteCount: number)
   await produceAll(producer, `${prefix}fleet.state`, fleet);
   say(`  ${siteCount} sites: ${fleet.length} fleet-state messages produced`);
 
-  // Baseline first, with no engine in the process: the same two hops through a bare echo.
+  // The baseline: the same two hops through a bare echo. Its samples alternate with the
+  // engine's below, so both see the same broker, the same state of this (measuring) process
+  // and the same background load; a few round trips first warm its path.
   const samples = Math.max(minSamples, siteCount);
   const watch = await watchOutputs(kafka, {
     setpoints: `${prefix}setpoints`,
@@ -510,21 +513,21 @@ async function runSize(brokers: string, kafkaVersion: string, siteCount: number)
 
   const baseline: number[] = [];
   const oneHop: number[] = [];
-  for (let i = 0; i < samples; i++) {
-    const key = `echo-${i}`;
+  const echoSample = async (key: string, keep: boolean) => {
     const sentMs = performance.now();
     await producer.send({
       topic: `${prefix}echo.in`,
       acks: -1,
-      messages: [{ key, value: JSON.stringify({ i }) }],
+      messages: [{ key, value: JSON.stringify({ key }) }],
     });
     await waitUntil(() => watch.echoes.has(key), 60_000, 'echo');
-    baseline.push((watch.echoes.get(key) as number) - sentMs);
     await waitUntil(() => watch.oneHop.has(key), 60_000, 'one hop');
+    if (!keep) return;
+    baseline.push((watch.echoes.get(key) as number) - sentMs);
     oneHop.push((watch.oneHop.get(key) as number) - sentMs);
-  }
+  };
+  for (let i = 0; i < 20; i++) await echoSample(`warm-${i}`, false);
 
-  await echo.disconnect();
   const baselineIngestMsgsPerS = await bareIngest(kafka, `${prefix}fleet.state`, fleet.length);
   const parseOnlyIngestMsgsPerS = await bareIngest(kafka, `${prefix}fleet.state`, fleet.length, true);
 
@@ -590,6 +593,7 @@ async function runSize(brokers: string, kafkaVersion: string, siteCount: number)
   // Latency: one variation at a time, round-robin over the sites.
   const latencies: number[] = [];
   for (let i = 0; i < samples; i++) {
+    await echoSample(`echo-${i}`, true);
     const siteId = siteIds[i % siteCount] as string;
     const limitKw = i % 2 === 0 ? evsesPerSite * 5 : evsesPerSite * 4;
     const variation = powerVariation(siteId, limitKw, Date.now());
@@ -633,6 +637,7 @@ async function runSize(brokers: string, kafkaVersion: string, siteCount: number)
     }
   }
 
+  await echo.disconnect();
   await watch.consumer.disconnect();
   await service.stop();
   await producer.disconnect();
