@@ -26,7 +26,7 @@
  */
 import { fork } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -218,6 +218,8 @@ interface ServiceUnderTest {
   /** Resolves once the work queued in the engine is done. */
   flush(): Promise<void>;
   stop(): Promise<void>;
+  /** CPU time of the service's process so far, all threads, µs (inline: of this process). */
+  cpuUs(): Promise<number>;
   /** Only inline: the service itself (trace and snapshot size). */
   inline: KafkaService | null;
 }
@@ -231,6 +233,7 @@ async function startService(config: EvflexConfig): Promise<ServiceUnderTest> {
       stats: async () => service.engine.stats(),
       flush: () => service.engine.handleBatch([]),
       stop: () => service.stop(),
+      cpuUs: async () => processCpuUs(),
       inline: service,
     };
   }
@@ -247,8 +250,13 @@ async function startService(config: EvflexConfig): Promise<ServiceUnderTest> {
     ],
     stdio: ['ignore', process.env.EVFLEX_BENCH_SERVICE_FLAGS ? 'inherit' : 'ignore', 'inherit', 'ipc'],
   });
-  const waiting: ((m: { ok: boolean; stats?: EngineStats; error?: string }) => void)[] = [];
-  child.on('message', (m: { ok: boolean; stats?: EngineStats; error?: string }) => waiting.shift()?.(m));
+  type Reply = { ok: boolean; stats?: EngineStats; cpuUs?: number; error?: string };
+  const waiting: ((m: Reply) => void)[] = [];
+  let lastCpuUs = 0;
+  child.on('message', (m: Reply) => {
+    lastCpuUs = m.cpuUs ?? lastCpuUs;
+    waiting.shift()?.(m);
+  });
   const call = (request: object) =>
     new Promise<EngineStats>((resolve, reject) => {
       waiting.push((m) => (m.ok ? resolve(m.stats as EngineStats) : reject(new Error(m.error))));
@@ -265,9 +273,33 @@ async function startService(config: EvflexConfig): Promise<ServiceUnderTest> {
       await call({ op: 'stop' });
       await exited;
     },
+    cpuUs: async () => {
+      await call({ op: 'stats' });
+      return lastCpuUs;
+    },
     inline: null,
   };
 }
+
+/** This process's CPU time so far, all threads, µs. */
+function processCpuUs(): number {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+}
+
+/** A process's CPU time so far from /proc (utime + stime), µs; 0 when unknown. */
+function pidCpuUs(pid: number | null): number {
+  if (pid === null) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS_PER_S;
+  } catch {
+    return 0;
+  }
+}
+/** USER_HZ: 100 on Linux. */
+const CLOCK_TICKS_PER_S = 100;
 
 async function waitUntilAsync(predicate: () => Promise<boolean>, timeoutMs: number, what: string) {
   const deadline = Date.now() + timeoutMs;
@@ -455,12 +487,21 @@ interface SizeResult {
   ingestRatio: number;
   /** A bare consumer that also JSON.parses every value (not the target's baseline; context). */
   parseOnlyIngestMsgsPerS: number;
+  ingestCpuUsPerMsg: number;
+  baselineIngestCpuUsPerMsg: number;
+  brokerCpuUsPerMsgEngine: number | null;
+  brokerCpuUsPerMsgBare: number | null;
   /** From the end of ingest until every site has its plan (deferred re-plans, in slices). */
   planCatchUpMs: number;
   kafkaVersion: string;
 }
 
-async function runSize(brokers: string, kafkaVersion: string, siteCount: number): Promise<SizeResult> {
+async function runSize(
+  brokers: string,
+  kafkaVersion: string,
+  siteCount: number,
+  brokerPid: number | null,
+): Promise<SizeResult> {
   const prefix = `bench${randomBytes(3).toString('hex')}.`;
   const config: EvflexConfig = parseConfig({
     instanceId: 'bench-engine',
@@ -528,13 +569,17 @@ async function runSize(brokers: string, kafkaVersion: string, siteCount: number)
   };
   for (let i = 0; i < 20; i++) await echoSample(`warm-${i}`, false);
 
+  const bareCpu0 = [processCpuUs(), pidCpuUs(brokerPid)];
   const baselineIngestMsgsPerS = await bareIngest(kafka, `${prefix}fleet.state`, fleet.length);
+  const bareCpuUs = processCpuUs() - (bareCpu0[0] as number);
+  const bareBrokerCpuUs = pidCpuUs(brokerPid) - (bareCpu0[1] as number);
   const parseOnlyIngestMsgsPerS = await bareIngest(kafka, `${prefix}fleet.state`, fleet.length, true);
 
   const service = await startService(config);
   // The clock starts when the engine may fetch (joined, its partitions' snapshots loaded),
   // as the bare consumer's starts when it has joined.
   const profiler = await startProfile();
+  const engineCpu0 = [await service.cpuUs(), pidCpuUs(brokerPid)];
   const ingestStart = performance.now();
   await waitUntilAsync(
     async () => (await service.stats()).recordsIn >= fleet.length,
@@ -545,6 +590,9 @@ async function runSize(brokers: string, kafkaVersion: string, siteCount: number)
   const ingestMs = performance.now() - ingestStart;
   await profiler?.stop(`ingest-${siteCount}`);
   const ingestMsgsPerS = fleet.length / (ingestMs / 1000);
+  const engineCpuUs = (await service.cpuUs()) - (engineCpu0[0] as number);
+  const engineBrokerCpuUs = pidCpuUs(brokerPid) - (engineCpu0[1] as number);
+  const perMsg = (us: number) => round2(us / fleet.length);
   // Re-plans nothing urgent waits for run once input is quiet: how long until every site has
   // its plan after the backlog was read (reported, and out of the way of the latency samples).
   await waitUntilAsync(
@@ -665,6 +713,12 @@ async function runSize(brokers: string, kafkaVersion: string, siteCount: number)
     baselineIngestMsgsPerS: Math.round(baselineIngestMsgsPerS),
     ingestRatio: round2(ingestMsgsPerS / baselineIngestMsgsPerS),
     parseOnlyIngestMsgsPerS: Math.round(parseOnlyIngestMsgsPerS),
+    // CPU per fleet-state record (µs): the engine's process (all threads) vs this process while
+    // its bare consumer read them, and the broker's in each phase. Less load-dependent than rates.
+    ingestCpuUsPerMsg: perMsg(engineCpuUs),
+    baselineIngestCpuUsPerMsg: perMsg(bareCpuUs),
+    brokerCpuUsPerMsgEngine: brokerPid === null ? null : perMsg(engineBrokerCpuUs),
+    brokerCpuUsPerMsgBare: brokerPid === null ? null : perMsg(bareBrokerCpuUs),
     planCatchUpMs: Math.round(planCatchUpMs),
     kafkaVersion,
   };
@@ -674,22 +728,26 @@ async function main() {
   let brokers = args.brokers;
   let version = args.version ?? process.env.EVFLEX_KAFKA_VERSION ?? 'external';
   let stop = async () => {};
+  let brokerPid: number | null = null;
   if (!brokers) {
     const server = await startKafka({ version: args.version, ensureKcat: false });
     brokers = server.brokers;
     version = server.version;
     stop = () => server.stop();
+    brokerPid = server.pid;
     say(`Kafka ${server.version} on ${brokers}`);
   }
   try {
     for (const size of sizes) {
-      const result = await runSize(brokers, version, size);
+      const result = await runSize(brokers, version, size, brokerPid);
       if (args.json) console.log(JSON.stringify(result));
       else
         console.log(
           `${size} sites × ${evsesPerSite} EVSEs: p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, max ${result.maxMs} ms ` +
             `(echo baseline p50 ${result.baselineP50Ms}, p99 ${result.baselineP99Ms}; engine-added p99 ${result.engineAddedP99Ms} ms); ` +
-            `ingest ${result.ingestMsgsPerS} msg/s vs bare ${result.baselineIngestMsgsPerS} (${result.ingestRatio})`,
+            `ingest ${result.ingestMsgsPerS} msg/s vs bare ${result.baselineIngestMsgsPerS} (${result.ingestRatio}); ` +
+            `CPU µs/msg engine ${result.ingestCpuUsPerMsg} vs bare ${result.baselineIngestCpuUsPerMsg}, ` +
+            `broker ${result.brokerCpuUsPerMsgEngine} vs ${result.brokerCpuUsPerMsgBare}`,
         );
     }
   } finally {

@@ -4,7 +4,8 @@
  * clients (as a CSMS and a DSO would see it).
  *
  *   parent → child: { op: 'start', config } | { op: 'stats' } | { op: 'flush' } | { op: 'stop' }
- *   child → parent: { op, ok: true, stats?, error? } answering each, in order
+ *   child → parent: { op, ok: true, stats?, cpuUs, error? } answering each, in order (cpuUs: this
+ *   process's CPU time so far, all threads, µs)
  */
 
 import { type KafkaService, startKafkaService } from '../../src/cli/kafkaService';
@@ -13,6 +14,10 @@ import type { EvflexConfig } from '../../src/config/configSchema';
 type Request = { op: 'start'; config: EvflexConfig } | { op: 'stats' } | { op: 'flush' } | { op: 'stop' };
 
 let service: KafkaService | null = null;
+const cpuUs = () => {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+};
 const reply = (message: object) => process.send?.(message);
 
 let queue: Promise<void> = Promise.resolve();
@@ -35,7 +40,7 @@ process.on('message', (request: Request) => {
         case 'stats':
           break;
       }
-      reply({ op: request.op, ok: true, stats: service?.engine.stats() });
+      reply({ op: request.op, ok: true, stats: service?.engine.stats(), cpuUs: cpuUs() });
     } catch (error) {
       reply({ op: request.op, ok: false, error: String(error) });
     }
