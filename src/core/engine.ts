@@ -181,6 +181,18 @@ export function createEngine(deps: EngineDeps): Engine {
     isDuplicate: (siteId: string, messageId: string) => sites.get(siteId)?.seenIds.has(messageId) ?? false,
   };
 
+  /** `topic:partition`, the key of a site's input positions; built once per partition, not per record. */
+  const offsetKeys = new Map<string, string[]>();
+  const offsetKey = (topic: string, partition: number): string => {
+    let keys = offsetKeys.get(topic);
+    if (!keys) {
+      keys = [];
+      offsetKeys.set(topic, keys);
+    }
+    keys[partition] ??= `${topic}:${partition}`;
+    return keys[partition];
+  };
+
   /** Route by site and fold into its state; refusals (dead letters, rejected acks) go to `out`. */
   const routeAndApply = (v: Validated, nowMs: number, out: OutboundRecord[], replay = false): void => {
     if (!replay) stats.recordsIn++;
@@ -205,7 +217,7 @@ export function createEngine(deps: EngineDeps): Engine {
       config.ingress.dedupeWindow,
       nowMs - config.ingress.maxMessageAgeS * 1000,
     );
-    runtime.state.inputOffsets[`${v.record.topic}:${v.record.partition}`] = nextOffset(v.record.offset);
+    runtime.state.inputOffsets[offsetKey(v.record.topic, v.record.partition)] = nextOffset(v.record.offset);
     recordInput(v, nowMs);
     const result = applyMessage(runtime, message, v.record.topic);
     if (result.ok) {
@@ -253,7 +265,7 @@ export function createEngine(deps: EngineDeps): Engine {
     }
     held.push({ ...v.record });
     heldTotal++;
-    runtime.state.inputOffsets[`${v.record.topic}:${v.record.partition}`] = nextOffset(v.record.offset);
+    runtime.state.inputOffsets[offsetKey(v.record.topic, v.record.partition)] = nextOffset(v.record.offset);
   };
 
   const applyHeld = (runtime: SiteRuntime, nowMs: number, out: OutboundRecord[]) => {

@@ -69,14 +69,27 @@ export function unpackRecords(packed: PackedRecords): InboundRecord[] {
   const { bytes, bounds, offsets, count } = packed;
   const decoder = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out: InboundRecord[] = new Array(count);
+  // Records are keyed by site, so runs of one key are the rule: its string is decoded once.
+  let lastKey: string | null = null;
+  let lastKeyStart = 0;
+  let lastKeyEnd = 0;
   for (let i = 0; i < count; i++) {
     const start = bounds[i * 3] as number;
     const keyEnd = bounds[i * 3 + 1] as number;
     const valueEnd = bounds[i * 3 + 2] as number;
     const valueStart = keyEnd < 0 ? start : keyEnd;
+    let key: string | null = null;
+    if (keyEnd >= 0) {
+      if (lastKey === null || !sameBytes(bytes, lastKeyStart, lastKeyEnd, start, keyEnd)) {
+        lastKey = decoder.toString('utf8', start, keyEnd);
+        lastKeyStart = start;
+        lastKeyEnd = keyEnd;
+      }
+      key = lastKey;
+    }
     out[i] = {
       topic: packed.topic,
-      key: keyEnd < 0 ? null : decoder.toString('utf8', start, keyEnd),
+      key,
       value: decoder.toString('utf8', valueStart, valueEnd),
       partition: packed.partition,
       offset: offsets[i] as string,
@@ -84,4 +97,10 @@ export function unpackRecords(packed: PackedRecords): InboundRecord[] {
     };
   }
   return out;
+}
+
+function sameBytes(bytes: Uint8Array, aStart: number, aEnd: number, bStart: number, bEnd: number): boolean {
+  if (aEnd - aStart !== bEnd - bStart) return false;
+  for (let i = 0; i < aEnd - aStart; i++) if (bytes[aStart + i] !== bytes[bStart + i]) return false;
+  return true;
 }

@@ -39,6 +39,32 @@ describe('packed records (a partition batch handed to the engine thread)', () =>
     ]);
   });
 
+  it('decodes runs of one key once and still tells apart keys of equal length or shared prefix', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom('site-ab', 'site-ba', 'site-a', 'site-aa', 'sité-a', null), {
+          maxLength: 40,
+        }),
+        (keys) => {
+          const packed = packRecords(
+            'fleet.state',
+            0,
+            0,
+            keys.map((k, i) => ({
+              key: k === null ? null : utf8(k),
+              value: utf8(`{"i":${i}}`),
+              offset: String(i),
+            })),
+          );
+          const back = unpackRecords(packed);
+          expect(back.map((r) => r.key)).toEqual(keys);
+          expect(back.map((r) => r.value)).toEqual(keys.map((_, i) => `{"i":${i}}`));
+        },
+      ),
+      { numRuns: 300, seed: 3 },
+    );
+  });
+
   it('owns its buffers, so they can be transferred, and survives the copy a transfer makes', () => {
     fc.assert(
       fc.property(
