@@ -12,15 +12,20 @@
  * drained, and that time counts against the insert rate.
  *
  *   npm run bench:telemetry -- [--json] [--seconds 10] [--slice 2] [--rate 250000] [--evses 2000]
- *     [--diagnose] [--realtime [--realtime-priority 20] [--realtime-others 10]]
+ *     [--diagnose] [--realtime [--realtime-priority 20] [--realtime-others 10]] [--single-threaded-gc]
  *
  * --realtime puts the control (main) thread at SCHED_FIFO after the warm-up, for both the
  * sink-on and the sink-off slices; --realtime-others N also puts this process's other threads
  * (insert worker, V8 platform, libuv pool) at SCHED_FIFO N, below the control thread (at the
  * same priority they would delay it). Needs root (CAP_SYS_NICE) and `chrt`. The JSON says
  * which policy the threads ended up with (`schedPolicy`).
+ *
+ * --single-threaded-gc runs the benchmark under `node --single-threaded-gc` (it re-executes
+ * itself): V8 then posts no parallel GC tasks to its platform threads, so the control thread
+ * never waits inside pthread_cond_signal for a platform thread that a busy CPU keeps from
+ * running (see infra/clickhouse/README.md). The JSON lists the node flags used (`nodeFlags`).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -40,8 +45,19 @@ const { values: args } = parseArgs({
     realtime: { type: 'boolean', default: false },
     'realtime-priority': { type: 'string', default: '20' },
     'realtime-others': { type: 'string', default: '0' },
+    'single-threaded-gc': { type: 'boolean', default: false },
   },
 });
+if (args['single-threaded-gc'] && !process.execArgv.includes('--single-threaded-gc')) {
+  // A V8 flag that must be set before the heap exists (and is not allowed in NODE_OPTIONS).
+  const child = spawnSync(
+    process.execPath,
+    ['--single-threaded-gc', ...process.execArgv, ...process.argv.slice(1)],
+    { stdio: 'inherit' },
+  );
+  process.exit(child.status ?? 1);
+}
+const nodeFlags = process.execArgv.filter((a) => a.startsWith('--') && !/^--(require|import|loader)/.test(a));
 const phaseS = Number(args.seconds);
 const sliceS = Number(args.slice);
 const offeredRowsPerS = Number(args.rate);
@@ -480,6 +496,7 @@ try {
   ].map(sorted);
   const result = {
     schedPolicy,
+    nodeFlags,
     rowsPerS: Math.round(rowsWritten / onWithDrainS),
     rowsDropped: stats.rowsDropped,
     controlP99MsSinkOn: Number(percentile(onLatencies, 99).toFixed(3)),
