@@ -30,13 +30,19 @@ export interface ReplanResult {
  * shifted to the new slot grid, cut whatever no longer fits (windows, power bounds, floors, SoC, energy maximum,
  * node limits — limits win over energy), then re-fill and improve only the sessions that lost energy or are new.
  * Cost O(S·T) for the copy plus the work on touched sessions; no global greedy.
- * Returns null when the previous plan cannot be mapped (different slot length or grid).
+ * The new grid may start anywhere at or after the previous one: a receding grid (the engine's MPC starts slot 0 at
+ * `now`) moves by a fraction of a slot between decisions, and slot t then takes the time-weighted mean of the two
+ * previous slots it overlaps. Returns null when the previous plan cannot be mapped (different slot length, or a
+ * grid that starts earlier).
  */
 export function replan(problem: PlanningProblem, previous: PreviousSchedule): ReplanResult | null {
   if (previous.slotMinutes !== problem.slotMinutes) return null;
   const slotMs = problem.slotMinutes * 60_000;
   const shift = (problem.slotStartMs - previous.slotStartMs) / slotMs;
-  if (!Number.isInteger(shift) || shift < 0) return null;
+  if (!(shift >= 0)) return null;
+  // Whole slots and the fraction: new slot t covers (1 − frac) of previous slot t + whole and frac of the next.
+  const whole = Math.floor(shift);
+  const frac = shift - whole < 1e-9 ? 0 : shift - whole;
   const prevS = previous.sessionIds.length;
   if (prevS === 0) return null;
   const prevT = previous.sessionKw.length / prevS;
@@ -68,12 +74,15 @@ export function replan(problem: PlanningProblem, previous: PreviousSchedule): Re
     let socOk = true;
     let clipped = false;
     for (let t = problem.firstSlot[s]; t < problem.endSlot[s]; t++) {
-      const src = t + shift;
-      if (src >= prevT) {
+      const src = t + whole;
+      if (src >= prevT || (frac > 0 && src + 1 >= prevT)) {
         clipped = true;
         continue;
       }
-      const old = previous.sessionKw[j * prevT + src];
+      const old =
+        frac > 0
+          ? (1 - frac) * previous.sessionKw[j * prevT + src] + frac * previous.sessionKw[j * prevT + src + 1]
+          : previous.sessionKw[j * prevT + src];
       let p = old;
       if (p > pMax) p = pMax;
       if (p < -dMax) p = -dMax;

@@ -13,6 +13,7 @@ import { placeholderPlanner } from './placeholderPlanner';
 import type { SitePlanner, SlotDecision } from './ports/sitePlanner';
 import type { TelemetryRow } from './ports/telemetrySink';
 import type { SiteRuntime } from './siteRuntime';
+import { DEFERRABLE_TRIGGERS, limitNewsOnly } from './triggers';
 
 export interface SiteDecision {
   setpoints: SetpointMessage[];
@@ -41,9 +42,6 @@ export interface DecideContext {
   complyFirst?: boolean;
 }
 
-/** Triggers the last plan, clamped, answers safely on its own: the limits changed, nothing else. */
-const LIMIT_TRIGGERS = new Set(['dsoVariation', 'demandResponse']);
-
 const EPS_KW = 1e-6;
 
 /**
@@ -62,7 +60,9 @@ export function decideSite(runtime: SiteRuntime, nowMs: number, ctx: DecideConte
   const started = ctx.elapsedMs();
   let decision: SlotDecision;
   const evseTotal = index.evseIds.length;
-  const limitsOnly = ctx.complyFirst && [...runtime.triggers].every((t) => LIMIT_TRIGGERS.has(t));
+  // A re-plan still pending (the follow-up of an earlier clamp, an arrival) does not hold up the
+  // clamp: it stays pending and the optimised plan covers it.
+  const limitsOnly = ctx.complyFirst === true && limitNewsOnly(runtime.triggers);
   if ((trigger === 'frequency' || limitsOnly) && runtime.lastPlanKw?.length === evseTotal) {
     // The real-time layer: no re-plan, only the droop response on top of the last plan, and the
     // clamp into the limits below (which a tighter DSO limit is all it needs at first).
@@ -212,8 +212,11 @@ export function decideSite(runtime: SiteRuntime, nowMs: number, ctx: DecideConte
     }
   }
   runtime.pendingAcks = [];
-  runtime.triggers.clear();
-  runtime.firstTriggerMs = -1;
+  if (decision.solver === 'clamp') {
+    // Comply first: what waits for the optimised plan stays, and keeps waiting since it first did.
+    for (const t of runtime.triggers) if (!DEFERRABLE_TRIGGERS.has(t)) runtime.triggers.delete(t);
+  } else runtime.triggers.clear();
+  if (runtime.triggers.size === 0) runtime.firstTriggerMs = -1;
   runtime.lastDecisionMs = nowMs;
 
   const sitePowerKw = netSums[0];

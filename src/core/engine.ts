@@ -20,24 +20,8 @@ import {
   type SiteRuntime,
   siteRuntimeFromState,
 } from './siteRuntime';
+import { COALESCED_TRIGGERS, DEFERRABLE_TRIGGERS } from './triggers';
 import { type Validated, validateRecord } from './validateRecord';
-
-/**
- * Triggers nothing urgent waits for: the last setpoints stay safe meanwhile (limits only ever
- * tighten through topology, DSO and RM messages, which are decided at once).
- */
-const DEFERRABLE_TRIGGERS = new Set([
-  'newSite',
-  'arrival',
-  'departure',
-  'evUpdate',
-  'prices',
-  'timer',
-  'restore',
-  'replan',
-]);
-/** Of those, the fleet events that `planner.coalesceMs` gathers into one plan. */
-const COALESCED_TRIGGERS = new Set(['arrival', 'departure', 'evUpdate', 'prices']);
 
 export interface EngineDeps {
   config: EvflexConfig;
@@ -425,7 +409,7 @@ export function createEngine(deps: EngineDeps): Engine {
     if (decision.solver === 'clamp') {
       // Complied at once with the last plan clamped; the optimised plan follows as deferred work.
       runtime.triggers.add('replan');
-      runtime.firstTriggerMs = nowMs;
+      if (runtime.firstTriggerMs < 0) runtime.firstTriggerMs = nowMs;
       deferred.add(runtime.state.siteId);
     }
   };

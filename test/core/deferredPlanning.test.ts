@@ -169,6 +169,50 @@ describe('deferred re-planning (service mode)', () => {
     expect(sumKw(h.latestSet('site-a'))).toBeLessThanOrEqual(12 + 1e-9);
   });
 
+  it('answers every DSO limit by a clamp, also while the optimised plan of an earlier one is pending', async () => {
+    const rt = realTime();
+    const h = await anEngine(
+      { planner: { deferQuietMs: 50, deferMaxMs: 200 } },
+      createMpcPlanner(parseConfig({})),
+      rt,
+    );
+    const solvers: string[] = [];
+    h.engine.outputs$.subscribe((o) => {
+      for (const d of o.decisions) solvers.push(d.decision.solver);
+    });
+    h.send('fleet.state', aTopologyMessage(sites[0]!, T0));
+    for (const evse of ['z1-s1-e1', 'z1-s1-e2', 'z1-s2-e1'])
+      h.send('fleet.state', anEvArrival('site-a', evse, anEv(), T0));
+    await h.deliver();
+    rt.advance(60);
+    rt.fireDue();
+    await settle();
+    const planned = solvers.length;
+
+    // One limit every 10 ms (virtual time moves with them): input never goes quiet.
+    let t = 0;
+    for (let i = 0; i < 30 && solvers.slice(planned).every((s) => s === 'clamp'); i++) {
+      t += 10;
+      rt.advance(10);
+      h.clock.advanceTo(T0 + t);
+      h.send('dso.power-variation', aPowerVariation('site-a', { importLimitKw: i % 2 ? 12 : 10 }, T0 + t));
+      await h.deliver();
+      rt.fireDue();
+      await settle();
+      expect(sumKw(h.latestSet('site-a'))).toBeLessThanOrEqual((i % 2 ? 12 : 10) + 1e-9);
+      expect(h.acks().at(-1)).toMatchObject({ status: 'accepted' });
+    }
+    const after = solvers.slice(planned);
+    // Each limit was answered by a clamp (never a re-plan on the latency path) …
+    expect(after.slice(0, -1).every((s) => s === 'clamp')).toBe(true);
+    expect(after.length).toBeGreaterThan(5);
+    // … and the optimised plan came once deferMaxMs had passed since the first clamp, not later.
+    expect(h.latestSet('site-a')[0]?.trigger).toBe('replan');
+    expect(after.at(-1)).toBe('mpc-replan');
+    expect(t).toBeGreaterThanOrEqual(200);
+    expect(t).toBeLessThan(300);
+  });
+
   it('decides a restored site only after the backlog that follows the restore was read', async () => {
     const rt = realTime();
     const first = await withTopologies(rt);
