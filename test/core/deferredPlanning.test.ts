@@ -51,6 +51,24 @@ async function withTopologies(rt: ReturnType<typeof realTime>, config = {}) {
   return h;
 }
 
+/** site-a with three EVs, planned once by the MPC planner; `solvers` lists every decision's solver. */
+async function aPlannedMpcSite(rt: ReturnType<typeof realTime>, config = {}) {
+  const h = await anEngine(config, createMpcPlanner(parseConfig({})), rt);
+  const solvers: string[] = [];
+  h.engine.outputs$.subscribe((o) => {
+    for (const d of o.decisions) solvers.push(d.decision.solver);
+  });
+  h.send('fleet.state', aTopologyMessage(sites[0]!, T0));
+  for (const evse of ['z1-s1-e1', 'z1-s1-e2', 'z1-s2-e1'])
+    h.send('fleet.state', anEvArrival('site-a', evse, anEv(), T0));
+  await h.deliver();
+  rt.advance(60);
+  rt.fireDue();
+  await settle();
+  expect(solvers).toEqual([expect.stringMatching(/^mpc-/)]);
+  return { h, solvers };
+}
+
 describe('deferred re-planning (service mode)', () => {
   it('reads a burst of arrivals before planning it, then plans each site once', async () => {
     const rt = realTime();
@@ -143,19 +161,7 @@ describe('deferred re-planning (service mode)', () => {
 
   it('plans the optimised follow-up of a clamp incrementally, from the plan before the new limit', async () => {
     const rt = realTime();
-    const h = await anEngine({}, createMpcPlanner(parseConfig({})), rt);
-    const solvers: string[] = [];
-    h.engine.outputs$.subscribe((o) => {
-      for (const d of o.decisions) solvers.push(d.decision.solver);
-    });
-    h.send('fleet.state', aTopologyMessage(sites[0]!, T0));
-    for (const evse of ['z1-s1-e1', 'z1-s1-e2', 'z1-s2-e1'])
-      h.send('fleet.state', anEvArrival('site-a', evse, anEv(), T0));
-    await h.deliver();
-    rt.advance(50);
-    rt.fireDue();
-    await settle();
-    expect(solvers.at(-1)).toMatch(/^mpc-/);
+    const { h, solvers } = await aPlannedMpcSite(rt);
 
     h.send('dso.power-variation', aPowerVariation('site-a', { importLimitKw: 12 }, T0));
     await h.deliver();
@@ -171,22 +177,7 @@ describe('deferred re-planning (service mode)', () => {
 
   it('answers every DSO limit by a clamp, also while the optimised plan of an earlier one is pending', async () => {
     const rt = realTime();
-    const h = await anEngine(
-      { planner: { deferQuietMs: 50, deferMaxMs: 200 } },
-      createMpcPlanner(parseConfig({})),
-      rt,
-    );
-    const solvers: string[] = [];
-    h.engine.outputs$.subscribe((o) => {
-      for (const d of o.decisions) solvers.push(d.decision.solver);
-    });
-    h.send('fleet.state', aTopologyMessage(sites[0]!, T0));
-    for (const evse of ['z1-s1-e1', 'z1-s1-e2', 'z1-s2-e1'])
-      h.send('fleet.state', anEvArrival('site-a', evse, anEv(), T0));
-    await h.deliver();
-    rt.advance(60);
-    rt.fireDue();
-    await settle();
+    const { h, solvers } = await aPlannedMpcSite(rt, { planner: { deferQuietMs: 50, deferMaxMs: 200 } });
     const planned = solvers.length;
 
     // One limit every 10 ms (virtual time moves with them): input never goes quiet.
