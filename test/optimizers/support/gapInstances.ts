@@ -62,6 +62,9 @@ export function gapInstance(cls: string, seed: number): PlanningInput {
     case 'reserveLarge':
       // Up to 8 sessions × 16 slots (the tiny-site limit of 128 session-slots), half V2G.
       return reserveInstance(seed, seed % 2 === 0, { maxSessions: 8, maxSlots: 16 });
+    case 'reserveEngine':
+      // Engine-sized reserve sites: up to 12 sessions × 96 slots, half V2G (above the exact-LP step's limits).
+      return reserveInstance(seed, seed % 2 === 0, { maxSessions: 12, maxSlots: 96 });
     case 'overloaded':
       return overloadedInstance(seed, false);
     case 'overloadedV2g':
