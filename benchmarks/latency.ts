@@ -17,7 +17,7 @@
  *    consume times of the same records → `oneHopP50Ms`, `oneHopP99Ms`. Echo and engine
  *    samples alternate (one each, in turn), so both meet the same broker and machine state.
  *
- *   npm run bench:latency -- [--json] [--sizes 1,100,1000] [--evses 50] [--samples 200]
+ *   npm run bench:latency -- [--json] [--sizes 1,100,1000] [--evses 50] [--samples 1000]
  *                            [--version 3.9.2] [--brokers 127.0.0.1:9092] [--solver fast|placeholder]
  *                            [--planner '{"deferQuietMs":50}']
  *
@@ -54,7 +54,8 @@ const { values: args } = parseArgs({
     evses: { type: 'string', default: '50' },
     /** Fleet-state rounds per EVSE in the ingest phase: the arrival, then SoC updates. */
     rounds: { type: 'string', default: '5' },
-    samples: { type: 'string', default: '200' },
+    /** Variations per size (at least one per site): p99 of 1,000 is the 10th worst, of 200 the 2nd. */
+    samples: { type: 'string', default: '1000' },
     version: { type: 'string' },
     brokers: { type: 'string' },
     partitions: { type: 'string', default: '12' },
