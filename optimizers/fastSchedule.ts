@@ -23,6 +23,7 @@ import {
 import { slotExchanges } from './slotExchanges';
 import { smallSiteLp } from './smallSiteLp';
 import { v2gPriceMoves } from './v2gPriceMoves';
+import { windowLp } from './windowLp';
 
 export interface FastScheduleOptions {
   /** Improvement sweeps over all sessions after the greedy; default 2. */
@@ -51,6 +52,11 @@ export interface FastScheduleOptions {
   chargeFlowWork?: number;
   /** Tiny reserve sites up to this many session-slots get the exact LP (`smallSiteLp`); default 128, 0 off. */
   smallLpSizeLimit?: number;
+  /** Reserve sites above `smallLpSizeLimit`: the exact LP of slot windows of about this many session-slots
+   *  (`windowLp`), swept over the horizon; default 120, 0 off. */
+  windowLpSessionSlots?: number;
+  /** Sweeps of the window LPs at most (stopped when a sweep finds nothing); default 2. */
+  windowLpSweeps?: number;
   /** Rounds of V2G moves against `chargeFlow`'s node prices, each followed by `chargeFlow` (V2G sites); default 16. */
   v2gPriceRounds?: number;
 }
@@ -184,10 +190,12 @@ function flowPhase(st: ScheduleState, options: FastScheduleOptions): void {
   };
   flowImprove(st, budget);
   // Tiny reserve sites only (≤ 128 session-slots, e.g. 8 × 16): an engine plan over 96 slots keeps its cost.
-  if (reserveActive(P) && size <= (options.smallLpSizeLimit ?? 128) && !st.rootCapKw) {
+  const smallLimit = options.smallLpSizeLimit ?? 128;
+  if (reserveActive(P) && size <= smallLimit && !st.rootCapKw) {
     // The exact LP where it is cheap; when its schedule reaches the LP optimum nothing can beat it.
     if (exactSmallSite(st)) return;
   }
+  if (reserveActive(P) && size > smallLimit && !st.rootCapKw) reserveWindows(st, options);
   if (reserveActive(P) && size <= 128) {
     for (let k = 0; k < 4; k++) if (!retryRequired(st, budget)) break;
     // Backing couples the sessions of a slot: one-slot exchanges between sessions (the giver taking it back in
@@ -198,6 +206,35 @@ function flowPhase(st: ScheduleState, options: FastScheduleOptions): void {
       if (slotExchanges(st, 3, evaluations) <= 0) break;
       flowImprove(st, budget);
     }
+  }
+}
+
+/**
+ * Reserve sites above the exact-LP step's size: the exact LP of windows of consecutive slots with every session
+ * present (`windowLp`: the reserve couples the sessions of a slot; outside the window the plan and the later slots'
+ * backing are held), windows of about `windowLpSessionSlots` session-slots overlapping by half, swept over the horizon
+ * while a sweep improves (at most `windowLpSweeps`). Each window is kept only if the exact cost falls.
+ */
+function reserveWindows(st: ScheduleState, options: FastScheduleOptions): void {
+  const target = options.windowLpSessionSlots ?? 120;
+  if (target <= 0) return;
+  const P = st.problem;
+  const T = st.T;
+  const width = Math.max(2, Math.min(T, Math.floor(target / Math.max(1, st.S))));
+  const step = Math.max(1, width >> 1);
+  const sweeps = options.windowLpSweeps ?? 2;
+  for (let sweep = 0; sweep < sweeps; sweep++) {
+    let improved = false;
+    for (let from = 0; from < T; from += step) {
+      const to = Math.min(T, from + width);
+      const kw = windowLp(P, st.kw, from, to);
+      if (kw) {
+        loadSchedule(st, kw);
+        improved = true;
+      }
+      if (to === T) break;
+    }
+    if (!improved) break;
   }
 }
 

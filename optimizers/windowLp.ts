@@ -1,0 +1,296 @@
+import { checkFeasibility } from './checkFeasibility';
+import { type DenseLp, denseSimplex } from './denseSimplex';
+import {
+  effectiveNodeLimits,
+  type PlanningProblem,
+  requiredEnergyKwh,
+  requiredPenaltyPerKwh,
+} from './planningProblem';
+import { reserveActive, sessionBackingKw } from './reserveBacking';
+import { scheduleCost } from './scheduleCost';
+
+export interface WindowLpOptions {
+  /** Cap on simplex work per solve (`denseSimplex`'s maxWork); default 2·10⁸. */
+  maxWork?: number;
+  /** Re-solves with a charge or discharge column fixed at 0 where the LP used both in one slot; default 2. */
+  complementarityRounds?: number;
+}
+
+/**
+ * The exact LP of a reserve site restricted to the slots [from, to): every other slot keeps the schedule's power,
+ * and every later slot keeps the reserve its sessions back (so a session's SoC after the window may only move where
+ * that backing and its SoC range allow). Inside the window: charge, discharge and SoC per session, node limits, site
+ * import / export, the reserve rows with their backing columns (as in `buildLpModel`), and each session's delivered
+ * energy against its target, minimum and maximum (the energy outside the window as a constant). A large-neighbourhood
+ * step for reserve sites too big for the whole LP (`smallSiteLp`): the reserve couples the sessions of a slot, which
+ * a window of all sessions present sees exactly. Returns the schedule with the window re-planned when its exact
+ * `scheduleCost` is lower and `checkFeasibility` finds nothing but a jointly unreachable minimum or unbacked reserve;
+ * else null. Not for floors (a MILP), demand charges or baselines (they couple all slots).
+ */
+export function windowLp(
+  problem: PlanningProblem,
+  sessionKw: Float64Array,
+  from: number,
+  to: number,
+  options: WindowLpOptions = {},
+  sessions?: Uint8Array,
+): Float64Array | null {
+  if (!reserveActive(problem) || problem.demandChargePerKw > 0 || problem.baselineKw) return null;
+  const S = problem.sessionCount;
+  const T = problem.slotCount;
+  const h = problem.slotHours;
+  const E = problem.reserveEnduranceHours;
+  for (let s = 0; s < S; s++) if (problem.minChargeKw[s] > 0) return null;
+  const { importKw, exportKw } = effectiveNodeLimits(problem);
+  const W = to - from;
+  const upAt = (t: number) => problem.reserveUpKw?.[t] ?? 0;
+  const downAt = (t: number) => problem.reserveDownKw?.[t] ?? 0;
+
+  const colLo: number[] = [];
+  const colHi: number[] = [];
+  const colCost: number[] = [];
+  const rows: { idx: number[]; coef: number[]; lo: number; hi: number }[] = [];
+  const addCol = (lo: number, hi: number, cost: number) => {
+    colLo.push(lo);
+    colHi.push(hi);
+    colCost.push(cost);
+    return colLo.length - 1;
+  };
+  const chargeCol = new Int32Array(S * W).fill(-1);
+  const dischargeCol = new Int32Array(S * W).fill(-1);
+  const siteIdx: number[][] = Array.from({ length: W }, () => []);
+  const siteCoef: number[][] = Array.from({ length: W }, () => []);
+  const nodeIdx: number[][] = Array.from({ length: problem.nodeCount * W }, () => []);
+  const nodeCoef: number[][] = Array.from({ length: problem.nodeCount * W }, () => []);
+  const upIdx: number[][] = Array.from({ length: W }, () => []);
+  const downIdx: number[][] = Array.from({ length: W }, () => []);
+  const pair = new Float64Array(2);
+  // Sessions held (outside `sessions`): their power and backing inside the window as constants.
+  const heldKw = new Float64Array(problem.nodeCount * W);
+  const heldSiteKw = new Float64Array(W);
+  const heldUpKw = new Float64Array(W);
+  const heldDownKw = new Float64Array(W);
+
+  for (let s = 0; s < S; s++) {
+    const a = Math.max(from, problem.firstSlot[s]);
+    const b = Math.min(to, problem.endSlot[s]);
+    if (a >= b) continue;
+    if (sessions && !sessions[s]) {
+      let socHeld = problem.socKwh[s];
+      for (let t = 0; t < b; t++) {
+        const p = sessionKw[s * T + t];
+        const next =
+          socHeld + (p >= 0 ? p * h * problem.chargeEfficiency[s] : (p * h) / problem.dischargeEfficiency[s]);
+        if (t >= a) {
+          const w = t - from;
+          heldSiteKw[w] += p;
+          for (let n = problem.sessionNode[s]; n >= 0; n = problem.nodeParent[n]) heldKw[n * W + w] += p;
+          sessionBackingKw(problem, s, p, socHeld, next, pair);
+          heldUpKw[w] += pair[0];
+          heldDownKw[w] += pair[1];
+        }
+        socHeld = next;
+      }
+      continue;
+    }
+    const etaC = problem.chargeEfficiency[s];
+    const etaD = problem.dischargeEfficiency[s];
+    const dMax = problem.maxDischargeKw[s];
+    const pMax = problem.maxChargeKw[s];
+    const socLow = Math.min(problem.socKwh[s], problem.socMinKwh[s]);
+    const socHigh = problem.capacityKwh[s];
+    // SoC along the schedule: at the window's start, its end, and the energy delivered outside the window.
+    let soc = problem.socKwh[s];
+    let socStart = soc;
+    let socEnd = soc;
+    let outsideKwh = 0;
+    for (let t = 0; t < problem.endSlot[s]; t++) {
+      if (t === a) socStart = soc;
+      const p = sessionKw[s * T + t];
+      const de = p >= 0 ? p * h * etaC : (p * h) / etaD;
+      soc += de;
+      if (t < a || t >= b) outsideKwh += de;
+      if (t === b - 1) socEnd = soc;
+    }
+    // Later slots keep their backing and SoC range: bounds on the shift Δ of the SoC after the window.
+    let shiftLo = Number.NEGATIVE_INFINITY;
+    let shiftHi = Number.POSITIVE_INFINITY;
+    soc = socEnd;
+    for (let t = b; t < problem.endSlot[s]; t++) {
+      const p = sessionKw[s * T + t];
+      const next = soc + (p >= 0 ? p * h * etaC : (p * h) / etaD);
+      shiftLo = Math.max(shiftLo, socLow - Math.min(soc, next));
+      shiftHi = Math.min(shiftHi, socHigh - Math.max(soc, next));
+      if (E > 0) {
+        sessionBackingKw(problem, s, p, soc, next, pair);
+        // Up backing p + min(dMax, (minSoc − floor)·ηd/E) keeps its value only while the SoC term stays at or
+        // above it; down backing min(pMax, (cap − maxSoc)/(ηc·E)) − p likewise.
+        if (upAt(t) > 0 && dMax > 0) {
+          const x = ((Math.min(soc, next) - socLow) * etaD) / E;
+          shiftLo = Math.max(shiftLo, x >= dMax ? ((dMax - x) * E) / etaD : 0);
+        }
+        if (downAt(t) > 0) {
+          const y = (socHigh - Math.max(soc, next)) / (etaC * E);
+          shiftHi = Math.min(shiftHi, y >= pMax ? (y - pMax) * etaC * E : 0);
+        }
+      }
+      soc = next;
+    }
+    // Delivered energy = outside + (y_end − socStart) within [0, energyMax]; target and minimum with slack columns.
+    const base = outsideKwh - socStart;
+    let yEndLo = Math.max(socLow, -base, socEnd + shiftLo);
+    let yEndHi = Math.min(socHigh, problem.energyMaxKwh[s] - base, socEnd + shiftHi);
+    // The schedule's own end SoC stays feasible (rounding).
+    yEndLo = Math.min(yEndLo, socEnd);
+    yEndHi = Math.max(yEndHi, socEnd);
+    let prevY = -1;
+    for (let t = a; t < b; t++) {
+      const k = s * W + (t - from);
+      const c = addCol(0, pMax, 0);
+      chargeCol[k] = c;
+      let d = -1;
+      if (dMax > 0) {
+        d = addCol(0, dMax, problem.wearCostPerKwh[s] * h);
+        dischargeCol[k] = d;
+      }
+      const y = t === b - 1 ? addCol(yEndLo, yEndHi, 0) : addCol(socLow, socHigh, 0);
+      const idx = [y, c];
+      const coef = [1, -h * etaC];
+      if (d >= 0) {
+        idx.push(d);
+        coef.push(h / etaD);
+      }
+      if (prevY >= 0) {
+        idx.push(prevY);
+        coef.push(-1);
+      }
+      rows.push({ idx, coef, lo: prevY >= 0 ? 0 : socStart, hi: prevY >= 0 ? 0 : socStart });
+      const w = t - from;
+      siteIdx[w].push(c);
+      siteCoef[w].push(-1);
+      if (d >= 0) {
+        siteIdx[w].push(d);
+        siteCoef[w].push(1);
+      }
+      for (let n = problem.sessionNode[s]; n >= 0; n = problem.nodeParent[n]) {
+        nodeIdx[n * W + w].push(c);
+        nodeCoef[n * W + w].push(1);
+        if (d >= 0) {
+          nodeIdx[n * W + w].push(d);
+          nodeCoef[n * W + w].push(-1);
+        }
+      }
+      const pIdx = d >= 0 ? [c, d] : [c];
+      const pCoef = d >= 0 ? [1, -1] : [1];
+      // Boundaries of slot t: the SoC before (a constant at the window's start) and after.
+      const bounds: [number, number][] = [prevY >= 0 ? [prevY, 0] : [-1, socStart], [y, 0]];
+      if (upAt(t) > 0) {
+        const us = addCol(Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, 0);
+        rows.push({
+          idx: [us, ...pIdx],
+          coef: [1, ...pCoef.map((x) => -x)],
+          lo: Number.NEGATIVE_INFINITY,
+          hi: dMax,
+        });
+        upIdx[w].push(us);
+        if (dMax > 0)
+          for (const [col, constant] of bounds)
+            rows.push({
+              idx: col >= 0 ? [col, us, ...pIdx] : [us, ...pIdx],
+              coef: [...(col >= 0 ? [1] : []), -E / etaD, ...pCoef.map((x) => (x * E) / etaD)],
+              lo: socLow - constant,
+              hi: Number.POSITIVE_INFINITY,
+            });
+      }
+      if (downAt(t) > 0) {
+        const ws = addCol(Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, 0);
+        rows.push({ idx: [ws, ...pIdx], coef: [1, ...pCoef], lo: Number.NEGATIVE_INFINITY, hi: pMax });
+        downIdx[w].push(ws);
+        for (const [col, constant] of bounds)
+          rows.push({
+            idx: col >= 0 ? [col, ws, ...pIdx] : [ws, ...pIdx],
+            coef: [...(col >= 0 ? [1] : []), E * etaC, ...pCoef.map((x) => x * E * etaC)],
+            lo: Number.NEGATIVE_INFINITY,
+            hi: socHigh - constant,
+          });
+      }
+      prevY = y;
+    }
+    const target = problem.energyTargetKwh[s];
+    const sh = addCol(0, Math.max(0, target), problem.shortfallPenaltyPerKwh);
+    rows.push({ idx: [prevY, sh], coef: [1, 1], lo: target - base, hi: Number.POSITIVE_INFINITY });
+    const minE = requiredEnergyKwh(problem, s);
+    if (minE > 0) {
+      const um = addCol(0, minE, requiredPenaltyPerKwh(problem));
+      rows.push({ idx: [prevY, um], coef: [1, 1], lo: minE - base, hi: Number.POSITIVE_INFINITY });
+    }
+  }
+
+  const reservePenalty = requiredPenaltyPerKwh(problem) * E;
+  for (let w = 0; w < W; w++) {
+    const t = from + w;
+    for (const [idx, kw, held] of [
+      [upIdx[w], upAt(t), heldUpKw[w]],
+      [downIdx[w], downAt(t), heldDownKw[w]],
+    ] as const) {
+      if (kw <= 0) continue;
+      const short = addCol(0, Number.POSITIVE_INFINITY, reservePenalty);
+      rows.push({
+        idx: [...idx, short],
+        coef: [...idx.map(() => 1), 1],
+        lo: kw - held,
+        hi: Number.POSITIVE_INFINITY,
+      });
+    }
+    for (let n = 0; n < problem.nodeCount; n++) {
+      const idx = nodeIdx[n * W + w];
+      const held = heldKw[n * W + w];
+      // A held schedule at its limit (rounding) keeps the row feasible at the window's zero.
+      if (idx.length > 0)
+        rows.push({
+          idx,
+          coef: nodeCoef[n * W + w],
+          lo: Math.min(0, -exportKw[n * T + t] - held),
+          hi: Math.max(0, importKw[n * T + t] - held),
+        });
+    }
+    const pi = addCol(0, Number.POSITIVE_INFINITY, problem.importPricePerKwh[t] * h);
+    const pe = addCol(0, Number.POSITIVE_INFINITY, -problem.exportPricePerKwh[t] * h);
+    const load = (problem.siteLoadKw ? problem.siteLoadKw[t] : 0) + heldSiteKw[w];
+    rows.push({ idx: [pi, pe, ...siteIdx[w]], coef: [1, -1, ...siteCoef[w]], lo: load, hi: load });
+  }
+
+  const lp: DenseLp = { colLo, colHi, colCost, rows };
+  const maxWork = options.maxWork ?? 200_000_000;
+  for (let round = 0; round <= (options.complementarityRounds ?? 2); round++) {
+    const result = denseSimplex(lp, { maxWork });
+    if (result.status !== 'optimal') return null;
+    let both = false;
+    for (let k = 0; k < S * W; k++) {
+      const c = chargeCol[k];
+      const d = dischargeCol[k];
+      if (c < 0 || d < 0 || result.x[c] <= 1e-9 || result.x[d] <= 1e-9) continue;
+      both = true;
+      if (result.x[c] >= result.x[d]) colHi[d] = 0;
+      else colHi[c] = 0;
+    }
+    if (both) continue;
+    const kw = sessionKw.slice();
+    for (let s = 0; s < S; s++)
+      for (let t = Math.max(from, problem.firstSlot[s]); t < Math.min(to, problem.endSlot[s]); t++) {
+        const k = s * W + (t - from);
+        let p = result.x[chargeCol[k]];
+        if (dischargeCol[k] >= 0) p -= result.x[dischargeCol[k]];
+        if (Math.abs(p) < 1e-9) p = 0;
+        kw[s * T + t] = Math.min(problem.maxChargeKw[s], Math.max(-problem.maxDischargeKw[s], p));
+      }
+    const before = scheduleCost(problem, sessionKw).costTotal;
+    const after = scheduleCost(problem, kw).costTotal;
+    if (!(after < before - 1e-9 * Math.max(1, Math.abs(before)))) return null;
+    for (const v of checkFeasibility(problem, kw))
+      if (v.kind !== 'energyBelowMin' && v.kind !== 'reserveUpUnbacked' && v.kind !== 'reserveDownUnbacked')
+        return null;
+    return kw;
+  }
+  return null;
+}
