@@ -12,7 +12,8 @@
  * drained, and that time counts against the insert rate.
  *
  *   npm run bench:telemetry -- [--json] [--seconds 10] [--slice 2] [--rate 250000] [--evses 2000]
- *     [--diagnose] [--realtime [--realtime-priority 20] [--realtime-others 10]] [--single-threaded-gc]
+ *     [--diagnose] [--realtime [--realtime-priority 20] [--realtime-others 10]]
+ *     [--single-threaded-gc] [--semi-space-mb 64] [--pin]
  *
  * --realtime puts the control (main) thread at SCHED_FIFO after the warm-up, for both the
  * sink-on and the sink-off slices; --realtime-others N also puts this process's other threads
@@ -20,13 +21,22 @@
  * same priority they would delay it). Needs root (CAP_SYS_NICE) and `chrt`. The JSON says
  * which policy the threads ended up with (`schedPolicy`).
  *
+ * --pin (after the warm-up, `taskset`): the control thread on CPU 0, the ClickHouse server and
+ * this process's other threads on the other CPUs, as when the database runs elsewhere and the
+ * control thread has a core of its own (threads it starts later inherit CPU 0; the server's
+ * inherit theirs). Other processes on the box are left alone. The JSON says so (`cpuPinning`).
+ *
  * --single-threaded-gc runs the benchmark under `node --single-threaded-gc` (it re-executes
  * itself): V8 then posts no parallel GC tasks to its platform threads, so the control thread
  * never waits inside pthread_cond_signal for a platform thread that a busy CPU keeps from
- * running (see infra/clickhouse/README.md). The JSON lists the node flags used (`nodeFlags`).
+ * running (see infra/clickhouse/README.md). --semi-space-mb N fixes V8's young generation at
+ * N MB per semi-space (`--min-semi-space-size` = `--max-semi-space-size` = N): the row objects
+ * the caller builds then cost a few larger scavenges instead of ~5 per second. The JSON lists
+ * the node flags used (`nodeFlags`).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createClient } from '@clickhouse/client';
@@ -46,15 +56,21 @@ const { values: args } = parseArgs({
     'realtime-priority': { type: 'string', default: '20' },
     'realtime-others': { type: 'string', default: '0' },
     'single-threaded-gc': { type: 'boolean', default: false },
+    'semi-space-mb': { type: 'string' },
+    pin: { type: 'boolean', default: false },
   },
 });
-if (args['single-threaded-gc'] && !process.execArgv.includes('--single-threaded-gc')) {
-  // A V8 flag that must be set before the heap exists (and is not allowed in NODE_OPTIONS).
-  const child = spawnSync(
-    process.execPath,
-    ['--single-threaded-gc', ...process.execArgv, ...process.argv.slice(1)],
-    { stdio: 'inherit' },
-  );
+// V8 flags that must be set before the heap exists (and some are not allowed in NODE_OPTIONS).
+const v8Flags = [
+  ...(args['single-threaded-gc'] ? ['--single-threaded-gc'] : []),
+  ...(args['semi-space-mb']
+    ? [`--min-semi-space-size=${args['semi-space-mb']}`, `--max-semi-space-size=${args['semi-space-mb']}`]
+    : []),
+].filter((f) => !process.execArgv.includes(f));
+if (v8Flags.length > 0) {
+  const child = spawnSync(process.execPath, [...v8Flags, ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+  });
   process.exit(child.status ?? 1);
 }
 const nodeFlags = process.execArgv.filter((a) => a.startsWith('--') && !/^--(require|import|loader)/.test(a));
@@ -365,6 +381,22 @@ function setRealtime(): void {
   }
 }
 
+/** --pin: CPU 0 for the control thread; the rest of the CPUs for the server and our other threads. */
+function pinControlThread(serverPid: number): string {
+  const cpus = availableParallelism();
+  if (cpus < 2) throw new Error('--pin needs at least 2 CPUs');
+  const rest = cpus === 2 ? '1' : `1-${cpus - 1}`;
+  execFileSync('taskset', ['-a', '-c', '-p', rest, String(serverPid)], { stdio: 'ignore' });
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      execFileSync('taskset', ['-c', '-p', Number(tid) === process.pid ? '0' : rest, tid], {
+        stdio: 'ignore',
+      });
+    } catch {} // a thread that just exited
+  }
+  return `control thread on CPU 0; server and other threads on CPU ${rest}`;
+}
+
 const POLICY_NAMES: Record<number, string> = {
   0: 'SCHED_OTHER',
   1: 'SCHED_FIFO',
@@ -421,6 +453,7 @@ try {
   const warm = sink.stats();
   // After the warm-up, so the insert worker and the libuv pool threads exist.
   if (args.realtime) setRealtime();
+  const cpuPinning = args.pin ? pinControlThread(server.pid) : 'none';
   const schedPolicy = describeSchedPolicy();
 
   const emptyPhase = (): PhaseResult => ({
@@ -496,6 +529,7 @@ try {
   ].map(sorted);
   const result = {
     schedPolicy,
+    cpuPinning,
     nodeFlags,
     rowsPerS: Math.round(rowsWritten / onWithDrainS),
     rowsDropped: stats.rowsDropped,
