@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { SHARED_RING_JS, SharedRing } from './sharedRing';
+import { RING_HEAD, RING_TAIL, SHARED_RING_JS, SharedRing } from './sharedRing';
 import { TelemetryInsertError, type TelemetryInserter } from './telemetryInserter';
 
 export interface WorkerInserterConfig {
@@ -17,6 +17,8 @@ export interface WorkerInserterConfig {
   completionPollMs?: number;
   /** How often the insert thread looks for new jobs. */
   jobPollMs?: number;
+  /** The same once it has had no work for a second. */
+  idlePollMs?: number;
 }
 
 interface Pending {
@@ -130,11 +132,17 @@ function takeJob(job) {
   return true;
 }
 // Polled: the control thread never calls Atomics.notify (see sharedRing.ts), and a timer,
-// unlike Atomics.wait, leaves this thread's own socket I/O running between polls.
-setInterval(() => {
+// unlike Atomics.wait, leaves this thread's own socket I/O running between polls. After a
+// second without work the poll slows down, so an idle sink costs next to nothing.
+let idlePolls = 0;
+function poll() {
   sendCompletions();
-  ringRead(jobs, takeJob);
-}, workerData.jobPollMs);
+  const taken = ringRead(jobs, takeJob);
+  const waiting = Atomics.load(jobs, ${RING_TAIL}) !== jobs[${RING_HEAD}] || unsentCompletions.length > 0;
+  idlePolls = taken > 0 || waiting ? 0 : idlePolls + 1;
+  setTimeout(poll, idlePolls * workerData.jobPollMs >= 1000 ? workerData.idlePollMs : workerData.jobPollMs);
+}
+poll();
 parentPort.on('message', async (msg) => {
   if (msg.type === 'chunks') {
     for (const [id, buffer] of msg.chunks) chunks.set(id, buffer);
@@ -235,6 +243,7 @@ export function workerThreadInserter(config: WorkerInserterConfig): TelemetryIns
         ...config,
         niceness: config.niceness ?? 10,
         jobPollMs: config.jobPollMs ?? 1,
+        idlePollMs: config.idlePollMs ?? 20,
         clientPath,
         jobRing: jobRing.buffer,
         completionRing: completionRing.buffer,
