@@ -12,6 +12,20 @@ export interface DenseSimplexOptions {
   /** Cap on tableau entries touched, counted as rows × (rows + columns) per iteration (rows that can bind only);
    *  default unlimited. */
   maxWork?: number;
+  /** Cap on tableau entries actually touched (pivot updates on nonzeros, pricing and ratio passes); default
+   *  unlimited. A tighter measure than `maxWork` where pivots are sparse (windows of a reserve site). */
+  maxTouched?: number;
+  /** Scratch memory reused across solves (the tableau; grown when too small): saves allocating and collecting a
+   *  few MB per solve when a caller solves many LPs in a row. */
+  workspace?: DenseSimplexWorkspace;
+  /** Start values of the structural columns (clamped into their bounds); default each column's finite bound nearest
+   *  0. A nonbasic column may then sit between its bounds. A feasible start (e.g. the current schedule) leaves phase 1
+   *  almost nothing to do. */
+  start?: ArrayLike<number>;
+}
+
+export interface DenseSimplexWorkspace {
+  tab: Float64Array;
 }
 
 export interface DenseSimplexResult {
@@ -21,6 +35,8 @@ export interface DenseSimplexResult {
   /** Σ cost·x (without any model offset). */
   objective: number;
   iterations: number;
+  /** Tableau entries touched (see `maxTouched`). */
+  touched: number;
 }
 
 const PRIMAL_TOL = 1e-9;
@@ -57,7 +73,13 @@ export function denseSimplex(lp: DenseLp, options: DenseSimplexOptions = {}): De
     lo[n + i] = rows[i].lo;
     hi[n + i] = rows[i].hi;
   }
-  const tab = new Float64Array(m * N);
+  let tab: Float64Array;
+  const ws = options.workspace;
+  if (ws) {
+    if (ws.tab.length < m * N) ws.tab = new Float64Array(m * N);
+    tab = ws.tab;
+    tab.fill(0, 0, m * N);
+  } else tab = new Float64Array(m * N);
   for (let i = 0; i < m; i++) {
     const r = rows[i];
     const row = i * N;
@@ -69,7 +91,13 @@ export function denseSimplex(lp: DenseLp, options: DenseSimplexOptions = {}): De
   // Row of each basic variable, -1 if nonbasic.
   const rowOf = new Int32Array(N).fill(-1);
   for (let j = 0; j < n; j++)
-    x[j] = lo[j] > Number.NEGATIVE_INFINITY ? lo[j] : hi[j] < Number.POSITIVE_INFINITY ? hi[j] : 0;
+    x[j] = options.start
+      ? Math.min(hi[j], Math.max(lo[j], options.start[j]))
+      : lo[j] > Number.NEGATIVE_INFINITY
+        ? lo[j]
+        : hi[j] < Number.POSITIVE_INFINITY
+          ? hi[j]
+          : 0;
   for (let i = 0; i < m; i++) {
     basis[i] = n + i;
     rowOf[n + i] = i;
@@ -82,10 +110,16 @@ export function denseSimplex(lp: DenseLp, options: DenseSimplexOptions = {}): De
   const d = new Float64Array(N);
   const w = new Float64Array(m);
   const nzIdx = new Int32Array(N);
+  // Column q of the tableau, gathered once per iteration (the ratio test, the move and the pivot read it; row-major
+  // strided reads cost a cache miss each).
+  const col = new Float64Array(m);
   const maxIterations = Math.min(
     options.maxIterations ?? 50 * N + 1_000,
     Math.floor((options.maxWork ?? Number.POSITIVE_INFINITY) / Math.max(1, m * N)),
   );
+  const maxTouched = options.maxTouched ?? Number.POSITIVE_INFINITY;
+  // The tableau's set-up counts too.
+  let touched = m * N;
   let iterations = 0;
   let phase = 1;
   let degenerate = 0;
@@ -115,12 +149,14 @@ export function denseSimplex(lp: DenseLp, options: DenseSimplexOptions = {}): De
       const c = phase === 1 ? w[i] : cost[basis[i]];
       if (c === 0) continue;
       const row = i * N;
+      touched += N;
       for (let j = 0; j < N; j++) d[j] -= c * tab[row + j];
     }
     for (let i = 0; i < m; i++) d[basis[i]] = 0;
   };
 
-  while (iterations < maxIterations) {
+  while (iterations < maxIterations && touched <= maxTouched) {
+    touched += N + 2 * m;
     if (phase === 1) {
       if (infeasibility() <= 0) {
         phase = 2;
@@ -172,12 +208,14 @@ export function denseSimplex(lp: DenseLp, options: DenseSimplexOptions = {}): De
     }
     iterations++;
     sinceReprice++;
+    for (let i = 0; i < m; i++) col[i] = tab[i * N + q];
 
     // Ratio test, pass 1: the largest step every basic variable allows with bounds relaxed by the tolerance.
-    const range = hi[q] - lo[q];
+    // The entering column's own room (it may start between its bounds).
+    const range = dir > 0 ? hi[q] - x[q] : x[q] - lo[q];
     let thetaMax = range;
     for (let i = 0; i < m; i++) {
-      const alpha = tab[i * N + q] * dir;
+      const alpha = col[i] * dir;
       if (Math.abs(alpha) <= PIVOT_TOL) continue;
       const b = basis[i];
       const v = x[b];
@@ -196,7 +234,7 @@ export function denseSimplex(lp: DenseLp, options: DenseSimplexOptions = {}): De
     let pivotAbs = 0;
     let theta = range;
     for (let i = 0; i < m; i++) {
-      const alpha = tab[i * N + q] * dir;
+      const alpha = col[i] * dir;
       if (Math.abs(alpha) <= PIVOT_TOL) continue;
       const b = basis[i];
       const v = x[b];
@@ -220,7 +258,7 @@ export function denseSimplex(lp: DenseLp, options: DenseSimplexOptions = {}): De
     if (theta > 0) {
       x[q] += dir * theta;
       for (let i = 0; i < m; i++) {
-        const a = tab[i * N + q];
+        const a = col[i];
         if (a !== 0) x[basis[i]] -= a * dir * theta;
       }
     }
@@ -283,9 +321,10 @@ export function denseSimplex(lp: DenseLp, options: DenseSimplexOptions = {}): De
     tab[prow + q] = 1;
     for (let i = 0; i < m; i++) {
       if (i === p) continue;
-      const row = i * N;
-      const f = tab[row + q];
+      const f = col[i];
       if (f === 0) continue;
+      const row = i * N;
+      touched += nz;
       for (let k = 0; k < nz; k++) {
         const j = nzIdx[k];
         tab[row + j] -= f * tab[prow + j];
@@ -298,7 +337,7 @@ export function denseSimplex(lp: DenseLp, options: DenseSimplexOptions = {}): De
     const out = x.slice(0, n);
     let objective = 0;
     for (let j = 0; j < n; j++) objective += cost[j] * out[j];
-    return { status, x: out, objective, iterations };
+    return { status, x: out, objective, iterations, touched };
   }
 }
 

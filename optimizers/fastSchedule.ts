@@ -4,7 +4,7 @@ import { checkFeasibility } from './checkFeasibility';
 import { flowImprove } from './flowImprove';
 import { lagrangianLowerBound } from './lowerBound';
 import type { PlanningProblem } from './planningProblem';
-import { reserveActive } from './reserveBacking';
+import { reserveActive, reserveBacking, reserveNeedKw } from './reserveBacking';
 import { type ScheduleCost, scheduleCost } from './scheduleCost';
 import {
   addKw,
@@ -55,8 +55,10 @@ export interface FastScheduleOptions {
   /** Reserve sites above `smallLpSizeLimit`: the exact LP of slot windows of about this many session-slots
    *  (`windowLp`), swept over the horizon; default 120, 0 off. */
   windowLpSessionSlots?: number;
-  /** Sweeps of the window LPs at most (stopped when a sweep finds nothing); default 2. */
+  /** Sweeps of the narrow window LPs at most (stopped when a sweep finds nothing); default 2. */
   windowLpSweeps?: number;
+  /** Simplex work of all window LPs of one solve, in tableau entries touched; default 3·10⁸. */
+  windowLpWork?: number;
   /** Rounds of V2G moves against `chargeFlow`'s node prices, each followed by `chargeFlow` (V2G sites); default 16. */
   v2gPriceRounds?: number;
 }
@@ -212,30 +214,48 @@ function flowPhase(st: ScheduleState, options: FastScheduleOptions): void {
 /**
  * Reserve sites above the exact-LP step's size: the exact LP of windows of consecutive slots with every session
  * present (`windowLp`: the reserve couples the sessions of a slot; outside the window the plan and the later slots'
- * backing are held), windows of about `windowLpSessionSlots` session-slots overlapping by half, swept over the horizon
- * while a sweep improves (at most `windowLpSweeps`). Each window is kept only if the exact cost falls.
+ * backing are held). Windows of about `windowLpSessionSlots` session-slots overlapping by half are swept over the
+ * horizon while a sweep improves (at most `windowLpSweeps`), then windows three times as wide overlapping by a
+ * quarter (a backing that needs SoC from far earlier), then the narrow ones again. Each window is kept only if the
+ * exact cost falls; all of it within `windowLpWork` tableau entries touched by the simplex.
  */
 function reserveWindows(st: ScheduleState, options: FastScheduleOptions): void {
   const target = options.windowLpSessionSlots ?? 120;
   if (target <= 0) return;
   const P = st.problem;
   const T = st.T;
-  const width = Math.max(2, Math.min(T, Math.floor(target / Math.max(1, st.S))));
-  const step = Math.max(1, width >> 1);
-  const sweeps = options.windowLpSweeps ?? 2;
-  for (let sweep = 0; sweep < sweeps; sweep++) {
+  let budget = options.windowLpWork ?? 300_000_000;
+  const workspace = { tab: new Float64Array(0) };
+  const sweep = (sessionSlots: number, overlap: number): boolean => {
+    const width = Math.max(2, Math.min(T, Math.floor(sessionSlots / Math.max(1, st.S))));
+    const step = Math.max(1, Math.floor(width * (1 - overlap)));
     let improved = false;
-    for (let from = 0; from < T; from += step) {
+    let backing = reserveBacking(P, st.kw);
+    for (let from = 0; from < T && budget > 0; from += step) {
       const to = Math.min(T, from + width);
-      const kw = windowLp(P, st.kw, from, to);
-      if (kw) {
-        loadSchedule(st, kw);
-        improved = true;
+      // The later slots' backing is held, so a window gains reserve only inside itself: windows whose reserve is
+      // backed are left alone (their energy cost is the other phases' job).
+      let unbacked = false;
+      for (let t = from; t < to && !unbacked; t++)
+        unbacked =
+          reserveNeedKw(P, t, true) > backing.upKw[t] + 1e-9 ||
+          reserveNeedKw(P, t, false) > backing.downKw[t] + 1e-9;
+      if (unbacked) {
+        const r = windowLp(P, st.kw, from, to, { maxTouched: Math.min(budget, 100_000_000), workspace });
+        budget -= r.touched;
+        if (r.sessionKw) {
+          loadSchedule(st, r.sessionKw);
+          backing = reserveBacking(P, st.kw);
+          improved = true;
+        }
       }
       if (to === T) break;
     }
-    if (!improved) break;
-  }
+    return improved;
+  };
+  const sweeps = options.windowLpSweeps ?? 2;
+  for (let k = 0; k < sweeps && budget > 0; k++) if (!sweep(target, 0.5)) break;
+  if (budget > 0 && sweep(3 * target, 0.75) && budget > 0) sweep(target, 0.5);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { checkFeasibility } from './checkFeasibility';
-import { type DenseLp, denseSimplex } from './denseSimplex';
+import { type DenseLp, type DenseSimplexWorkspace, denseSimplex } from './denseSimplex';
 import {
   effectiveNodeLimits,
   type PlanningProblem,
@@ -10,10 +10,19 @@ import { reserveActive, sessionBackingKw } from './reserveBacking';
 import { scheduleCost } from './scheduleCost';
 
 export interface WindowLpOptions {
-  /** Cap on simplex work per solve (`denseSimplex`'s maxWork); default 2·10⁸. */
-  maxWork?: number;
+  /** Cap on simplex work per solve in tableau entries touched (`denseSimplex`'s maxTouched); default 5·10⁷. */
+  maxTouched?: number;
   /** Re-solves with a charge or discharge column fixed at 0 where the LP used both in one slot; default 2. */
   complementarityRounds?: number;
+  /** Scratch memory for the simplex, reused across windows. */
+  workspace?: DenseSimplexWorkspace;
+}
+
+export interface WindowLpResult {
+  /** The schedule with the window re-planned, or null when it is not cheaper (or the LP did not finish). */
+  sessionKw: Float64Array | null;
+  /** Simplex work spent, in tableau entries touched (for the caller's budget). */
+  touched: number;
 }
 
 /**
@@ -34,13 +43,14 @@ export function windowLp(
   to: number,
   options: WindowLpOptions = {},
   sessions?: Uint8Array,
-): Float64Array | null {
-  if (!reserveActive(problem) || problem.demandChargePerKw > 0 || problem.baselineKw) return null;
+): WindowLpResult {
+  const none: WindowLpResult = { sessionKw: null, touched: 0 };
+  if (!reserveActive(problem) || problem.demandChargePerKw > 0 || problem.baselineKw) return none;
   const S = problem.sessionCount;
   const T = problem.slotCount;
   const h = problem.slotHours;
   const E = problem.reserveEnduranceHours;
-  for (let s = 0; s < S; s++) if (problem.minChargeKw[s] > 0) return null;
+  for (let s = 0; s < S; s++) if (problem.minChargeKw[s] > 0) return none;
   const { importKw, exportKw } = effectiveNodeLimits(problem);
   const W = to - from;
   const upAt = (t: number) => problem.reserveUpKw?.[t] ?? 0;
@@ -49,11 +59,14 @@ export function windowLp(
   const colLo: number[] = [];
   const colHi: number[] = [];
   const colCost: number[] = [];
+  // The schedule as the simplex's start (feasible up to rounding: phase 1 has almost nothing to do).
+  const start: number[] = [];
   const rows: { idx: number[]; coef: number[]; lo: number; hi: number }[] = [];
-  const addCol = (lo: number, hi: number, cost: number) => {
+  const addCol = (lo: number, hi: number, cost: number, x0: number) => {
     colLo.push(lo);
     colHi.push(hi);
     colCost.push(cost);
+    start.push(x0);
     return colLo.length - 1;
   };
   const chargeCol = new Int32Array(S * W).fill(-1);
@@ -70,6 +83,9 @@ export function windowLp(
   const heldSiteKw = new Float64Array(W);
   const heldUpKw = new Float64Array(W);
   const heldDownKw = new Float64Array(W);
+  const modelKw = new Float64Array(W);
+  const modelUpKw = new Float64Array(W);
+  const modelDownKw = new Float64Array(W);
 
   for (let s = 0; s < S; s++) {
     const a = Math.max(from, problem.firstSlot[s]);
@@ -144,16 +160,22 @@ export function windowLp(
     yEndLo = Math.min(yEndLo, socEnd);
     yEndHi = Math.max(yEndHi, socEnd);
     let prevY = -1;
+    let socAt = socStart;
     for (let t = a; t < b; t++) {
       const k = s * W + (t - from);
-      const c = addCol(0, pMax, 0);
+      const p0 = sessionKw[s * T + t];
+      const socNext = socAt + (p0 >= 0 ? p0 * h * etaC : (p0 * h) / etaD);
+      sessionBackingKw(problem, s, p0, socAt, socNext, pair);
+      socAt = socNext;
+      modelKw[t - from] += p0;
+      const c = addCol(0, pMax, 0, Math.max(0, p0));
       chargeCol[k] = c;
       let d = -1;
       if (dMax > 0) {
-        d = addCol(0, dMax, problem.wearCostPerKwh[s] * h);
+        d = addCol(0, dMax, problem.wearCostPerKwh[s] * h, Math.max(0, -p0));
         dischargeCol[k] = d;
       }
-      const y = t === b - 1 ? addCol(yEndLo, yEndHi, 0) : addCol(socLow, socHigh, 0);
+      const y = t === b - 1 ? addCol(yEndLo, yEndHi, 0, socNext) : addCol(socLow, socHigh, 0, socNext);
       const idx = [y, c];
       const coef = [1, -h * etaC];
       if (d >= 0) {
@@ -185,7 +207,8 @@ export function windowLp(
       // Boundaries of slot t: the SoC before (a constant at the window's start) and after.
       const bounds: [number, number][] = [prevY >= 0 ? [prevY, 0] : [-1, socStart], [y, 0]];
       if (upAt(t) > 0) {
-        const us = addCol(Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, 0);
+        const us = addCol(Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, 0, pair[0]);
+        modelUpKw[w] += pair[0];
         rows.push({
           idx: [us, ...pIdx],
           coef: [1, ...pCoef.map((x) => -x)],
@@ -203,7 +226,8 @@ export function windowLp(
             });
       }
       if (downAt(t) > 0) {
-        const ws = addCol(Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, 0);
+        const ws = addCol(Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, 0, pair[1]);
+        modelDownKw[w] += pair[1];
         rows.push({ idx: [ws, ...pIdx], coef: [1, ...pCoef], lo: Number.NEGATIVE_INFINITY, hi: pMax });
         downIdx[w].push(ws);
         for (const [col, constant] of bounds)
@@ -217,11 +241,12 @@ export function windowLp(
       prevY = y;
     }
     const target = problem.energyTargetKwh[s];
-    const sh = addCol(0, Math.max(0, target), problem.shortfallPenaltyPerKwh);
+    const delivered = base + socEnd;
+    const sh = addCol(0, Math.max(0, target), problem.shortfallPenaltyPerKwh, target - delivered);
     rows.push({ idx: [prevY, sh], coef: [1, 1], lo: target - base, hi: Number.POSITIVE_INFINITY });
     const minE = requiredEnergyKwh(problem, s);
     if (minE > 0) {
-      const um = addCol(0, minE, requiredPenaltyPerKwh(problem));
+      const um = addCol(0, minE, requiredPenaltyPerKwh(problem), minE - delivered);
       rows.push({ idx: [prevY, um], coef: [1, 1], lo: minE - base, hi: Number.POSITIVE_INFINITY });
     }
   }
@@ -229,12 +254,12 @@ export function windowLp(
   const reservePenalty = requiredPenaltyPerKwh(problem) * E;
   for (let w = 0; w < W; w++) {
     const t = from + w;
-    for (const [idx, kw, held] of [
-      [upIdx[w], upAt(t), heldUpKw[w]],
-      [downIdx[w], downAt(t), heldDownKw[w]],
+    for (const [idx, kw, held, backed] of [
+      [upIdx[w], upAt(t), heldUpKw[w], modelUpKw[w]],
+      [downIdx[w], downAt(t), heldDownKw[w], modelDownKw[w]],
     ] as const) {
       if (kw <= 0) continue;
-      const short = addCol(0, Number.POSITIVE_INFINITY, reservePenalty);
+      const short = addCol(0, Number.POSITIVE_INFINITY, reservePenalty, kw - held - backed);
       rows.push({
         idx: [...idx, short],
         coef: [...idx.map(() => 1), 1],
@@ -254,17 +279,26 @@ export function windowLp(
           hi: Math.max(0, importKw[n * T + t] - held),
         });
     }
-    const pi = addCol(0, Number.POSITIVE_INFINITY, problem.importPricePerKwh[t] * h);
-    const pe = addCol(0, Number.POSITIVE_INFINITY, -problem.exportPricePerKwh[t] * h);
     const load = (problem.siteLoadKw ? problem.siteLoadKw[t] : 0) + heldSiteKw[w];
+    const pi = addCol(0, Number.POSITIVE_INFINITY, problem.importPricePerKwh[t] * h, load + modelKw[w]);
+    const pe = addCol(0, Number.POSITIVE_INFINITY, -problem.exportPricePerKwh[t] * h, -load - modelKw[w]);
     rows.push({ idx: [pi, pe, ...siteIdx[w]], coef: [1, -1, ...siteCoef[w]], lo: load, hi: load });
   }
 
   const lp: DenseLp = { colLo, colHi, colCost, rows };
-  const maxWork = options.maxWork ?? 200_000_000;
+  let x0: number[] | undefined = start;
+  const maxTouched = options.maxTouched ?? 50_000_000;
+  let touched = 0;
   for (let round = 0; round <= (options.complementarityRounds ?? 2); round++) {
-    const result = denseSimplex(lp, { maxWork });
-    if (result.status !== 'optimal') return null;
+    const result = denseSimplex(lp, {
+      maxTouched: maxTouched - touched,
+      workspace: options.workspace,
+      start: x0,
+    });
+    // A restricted re-solve starts cold (the start may break the new bounds).
+    x0 = undefined;
+    touched += result.touched;
+    if (result.status !== 'optimal') return { sessionKw: null, touched };
     let both = false;
     for (let k = 0; k < S * W; k++) {
       const c = chargeCol[k];
@@ -286,11 +320,11 @@ export function windowLp(
       }
     const before = scheduleCost(problem, sessionKw).costTotal;
     const after = scheduleCost(problem, kw).costTotal;
-    if (!(after < before - 1e-9 * Math.max(1, Math.abs(before)))) return null;
+    if (!(after < before - 1e-9 * Math.max(1, Math.abs(before)))) return { sessionKw: null, touched };
     for (const v of checkFeasibility(problem, kw))
       if (v.kind !== 'energyBelowMin' && v.kind !== 'reserveUpUnbacked' && v.kind !== 'reserveDownUnbacked')
-        return null;
-    return kw;
+        return { sessionKw: null, touched };
+    return { sessionKw: kw, touched };
   }
-  return null;
+  return { sessionKw: null, touched };
 }
