@@ -59,6 +59,8 @@ export interface FastScheduleOptions {
   windowLpSweeps?: number;
   /** Simplex work of all window LPs of one solve, in tableau entries touched; default 3·10⁸. */
   windowLpWork?: number;
+  /** Of which the first attempt, the whole horizon as one window (the exact LP), at most; default 2·10⁷. */
+  windowLpFullWork?: number;
   /** Rounds of V2G moves against `chargeFlow`'s node prices, each followed by `chargeFlow` (V2G sites); default 16. */
   v2gPriceRounds?: number;
 }
@@ -253,6 +255,15 @@ function reserveWindows(st: ScheduleState, options: FastScheduleOptions): void {
     }
     return improved;
   };
+  // First the whole horizon (the site's exact LP), warm-started from the plan: most sites finish within a few 10⁶
+  // entries (measured: median 1·10⁶, 90 % within 1.2·10⁷ on reserveEngine); the windows only where it does not.
+  const full = windowLp(P, st.kw, 0, T, {
+    maxTouched: Math.min(budget, options.windowLpFullWork ?? 20_000_000),
+    workspace,
+  });
+  budget -= full.touched;
+  if (full.sessionKw) loadSchedule(st, full.sessionKw);
+  if (full.optimal) return;
   const sweeps = options.windowLpSweeps ?? 2;
   for (let k = 0; k < sweeps && budget > 0; k++) if (!sweep(target, 0.5)) break;
   if (budget > 0 && sweep(3 * target, 0.75) && budget > 0) sweep(target, 0.5);

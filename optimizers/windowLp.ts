@@ -23,6 +23,9 @@ export interface WindowLpResult {
   sessionKw: Float64Array | null;
   /** Simplex work spent, in tableau entries touched (for the caller's budget). */
   touched: number;
+  /** The window's LP was solved to its optimum without a restriction (so the schedule returned, or the one given
+   *  where none is returned, is optimal for the window: over the whole horizon, optimal outright). */
+  optimal: boolean;
 }
 
 /**
@@ -44,7 +47,7 @@ export function windowLp(
   options: WindowLpOptions = {},
   sessions?: Uint8Array,
 ): WindowLpResult {
-  const none: WindowLpResult = { sessionKw: null, touched: 0 };
+  const none: WindowLpResult = { sessionKw: null, touched: 0, optimal: false };
   if (!reserveActive(problem) || problem.demandChargePerKw > 0 || problem.baselineKw) return none;
   const S = problem.sessionCount;
   const T = problem.slotCount;
@@ -286,19 +289,25 @@ export function windowLp(
   }
 
   const lp: DenseLp = { colLo, colHi, colCost, rows };
-  let x0: number[] | undefined = start;
+  let x0: ArrayLike<number> = start;
   const maxTouched = options.maxTouched ?? 50_000_000;
   let touched = 0;
+  const before = scheduleCost(problem, sessionKw).costTotal;
+  let best: Float64Array | null = null;
+  let bestCost = before - 1e-9 * Math.max(1, Math.abs(before));
+  let optimal = false;
   for (let round = 0; round <= (options.complementarityRounds ?? 2); round++) {
     const result = denseSimplex(lp, {
       maxTouched: maxTouched - touched,
       workspace: options.workspace,
       start: x0,
     });
-    // A restricted re-solve starts cold (the start may break the new bounds).
-    x0 = undefined;
     touched += result.touched;
-    if (result.status !== 'optimal') return { sessionKw: null, touched };
+    if (result.status !== 'optimal') break;
+    // The net schedule (charge − discharge per slot). Where the LP charged and discharged one session in one slot at
+    // once (burning energy in the losses), the net schedule is still a candidate (its SoC is higher, which may cost
+    // backing or capacity, or not), and the smaller side of each such pair is fixed at 0 for a re-solve (warm from
+    // this solution).
     let both = false;
     for (let k = 0; k < S * W; k++) {
       const c = chargeCol[k];
@@ -308,7 +317,6 @@ export function windowLp(
       if (result.x[c] >= result.x[d]) colHi[d] = 0;
       else colHi[c] = 0;
     }
-    if (both) continue;
     const kw = sessionKw.slice();
     for (let s = 0; s < S; s++)
       for (let t = Math.max(from, problem.firstSlot[s]); t < Math.min(to, problem.endSlot[s]); t++) {
@@ -318,13 +326,24 @@ export function windowLp(
         if (Math.abs(p) < 1e-9) p = 0;
         kw[s * T + t] = Math.min(problem.maxChargeKw[s], Math.max(-problem.maxDischargeKw[s], p));
       }
-    const before = scheduleCost(problem, sessionKw).costTotal;
-    const after = scheduleCost(problem, kw).costTotal;
-    if (!(after < before - 1e-9 * Math.max(1, Math.abs(before)))) return { sessionKw: null, touched };
-    for (const v of checkFeasibility(problem, kw))
-      if (v.kind !== 'energyBelowMin' && v.kind !== 'reserveUpUnbacked' && v.kind !== 'reserveDownUnbacked')
-        return { sessionKw: null, touched };
-    return { sessionKw: kw, touched };
+    const cost = scheduleCost(problem, kw).costTotal;
+    if (cost < bestCost && allowed(problem, kw)) {
+      best = kw;
+      bestCost = cost;
+    }
+    if (!both) {
+      optimal = round === 0;
+      break;
+    }
+    x0 = result.x;
   }
-  return { sessionKw: null, touched };
+  return { sessionKw: best, touched, optimal };
+}
+
+/** Only a jointly unreachable minimum and unbacked reserve, both priced in the cost. */
+function allowed(problem: PlanningProblem, kw: Float64Array): boolean {
+  for (const v of checkFeasibility(problem, kw))
+    if (v.kind !== 'energyBelowMin' && v.kind !== 'reserveUpUnbacked' && v.kind !== 'reserveDownUnbacked')
+      return false;
+  return true;
 }

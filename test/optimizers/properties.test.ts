@@ -162,13 +162,15 @@ describe('properties on random sites', () => {
     expect(above).toEqual([]);
   });
 
-  it('on engine-sized reserve sites (reserveEngine 6–40 and 110, 134, 196): within 0.5 %', () => {
-    // Up to 12 sessions × 96 slots, above the exact-LP step's size: the slot-window LPs (`windowLp`) closed these
-    // (31 of seeds 1–200 were above 0.5 %, worst 134 at 32.3 %, 110 at 24.3 %, 196 at 12.7 %). ~8 s.
+  it('on engine-sized reserve sites (reserveEngine 1–150 but 70): within 0.5 %', () => {
+    // Up to 12 sessions × 96 slots, above the exact-LP step's size: 31 of seeds 1–200 were above 0.5 % (worst 134 at
+    // 32.3 %, 110 at 24.3 %, 145 at 16.2 %). The whole-horizon LP warm-started from the plan, then slot windows
+    // (`windowLp`), closed them but seed 70 (0.95 %: the LP charges and discharges one session in one slot at once, its
+    // restricted re-solve is dearer). ~12 s.
     const priced = new Set(['energyBelowMin', 'reserveUpUnbacked', 'reserveDownUnbacked']);
     const above: string[] = [];
-    const seeds = [...Array.from({ length: 35 }, (_, k) => k + 6), 110, 134, 196];
-    for (const sd of seeds) {
+    for (let sd = 1; sd <= 150; sd++) {
+      if (sd === 70) continue;
       const p = buildPlanningProblem(gapInstance('reserveEngine', sd));
       const exact = exactScheduleGlpk(p, glpk);
       expect(exact.status).toBe('optimal');
