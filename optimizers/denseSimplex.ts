@@ -73,6 +73,9 @@ export function denseSimplex(lp: DenseLp, options: DenseSimplexOptions = {}): De
     lo[n + i] = rows[i].lo;
     hi[n + i] = rows[i].hi;
   }
+  // The tableau's set-up alone would exceed the work cap: decline before allocating it (memory stays bounded).
+  if (m * N > (options.maxTouched ?? Number.POSITIVE_INFINITY))
+    return { status: 'iterationLimit', x: new Float64Array(n), objective: 0, iterations: 0, touched: 0 };
   let tab: Float64Array;
   const ws = options.workspace;
   if (ws) {

@@ -154,4 +154,37 @@ describe('denseSimplex', () => {
       }
     }
   });
+  it('starts from given column values (between bounds too) and reaches the same optimum, with less work', () => {
+    // max x + y (min −x − y) s.t. x + 2y ≤ 4, 3x + y ≤ 6, 0 ≤ x, y ≤ 3: optimum x = 1.6, y = 1.2.
+    const lp = anLp(
+      [-1, -1],
+      [
+        [[1, 2], -INF, 4],
+        [[3, 1], -INF, 6],
+      ],
+      [0, 0],
+      [3, 3],
+    );
+    const cold = denseSimplex(lp);
+    const warm = denseSimplex(lp, { start: [1.5, 1.2] });
+    const outside = denseSimplex(lp, { start: [9, -9] });
+    for (const r of [cold, warm, outside]) {
+      expect(r.status).toBe('optimal');
+      expect(r.objective).toBeCloseTo(-2.8, 9);
+    }
+    // From the schedule of an engine-sized reserve site the whole-horizon LP touches far fewer entries.
+    const p = buildPlanningProblem(gapInstance('reserveEngine', 110));
+    const model = buildLpModel(p);
+    const first = denseSimplex(model);
+    const again = denseSimplex(model, { start: first.x });
+    expect(again.objective).toBeCloseTo(first.objective, 6);
+    expect(again.touched).toBeLessThan(first.touched / 2);
+  });
+
+  it('declines a tableau larger than its work cap before allocating it', () => {
+    const p = buildPlanningProblem(gapInstance('reserveEngine', 110));
+    const r = denseSimplex(buildLpModel(p), { maxTouched: 1_000 });
+    expect(r.status).toBe('iterationLimit');
+    expect(r.touched).toBe(0);
+  });
 });
