@@ -14,8 +14,10 @@
  *  - baseline: the same path without the engine — produce → a bare kafkajs consumer that
  *    re-produces each record (acks = all) → the separate consumer; two hops like
  *    the engine's path → `baselineP50Ms`, `baselineP99Ms`; the plain one-hop produce →
- *    consume times of the same records → `oneHopP50Ms`, `oneHopP99Ms`. Echo and engine
- *    samples alternate (one each, in turn), so both meet the same broker and machine state.
+ *    consume times of the same records → `oneHopP50Ms`, `oneHopP99Ms`, all before the engine
+ *    starts. The same echo is sampled again while the engine runs, one sample before each of
+ *    the engine's (`echoBesideEngineP50Ms`, `echoBesideEngineP99Ms`: what any client of the
+ *    broker gets meanwhile, context only).
  *
  *   npm run bench:latency -- [--json] [--sizes 1,100,1000] [--evses 50] [--samples 1000]
  *                            [--version 3.9.2] [--brokers 127.0.0.1:9092] [--solver fast|placeholder]
@@ -482,6 +484,8 @@ interface SizeResult {
   /** Plain produce → consume, one hop (the engine's path has two). */
   oneHopP50Ms: number;
   oneHopP99Ms: number;
+  echoBesideEngineP50Ms: number;
+  echoBesideEngineP99Ms: number;
   ingestMessages: number;
   ingestMsgsPerS: number;
   baselineIngestMsgsPerS: number;
@@ -540,9 +544,8 @@ async function runSize(
   await produceAll(producer, `${prefix}fleet.state`, fleet);
   say(`  ${siteCount} sites: ${fleet.length} fleet-state messages produced`);
 
-  // The baseline: the same two hops through a bare echo. Its samples alternate with the
-  // engine's below, so both see the same broker, the same state of this (measuring) process
-  // and the same background load; a few round trips first warm its path.
+  // The baseline: the same two hops through a bare echo, after a few round trips that warm its
+  // path; later it is sampled again beside the engine (context).
   const samples = Math.max(minSamples, siteCount);
   const watch = await watchOutputs(kafka, {
     setpoints: `${prefix}setpoints`,
@@ -555,7 +558,8 @@ async function runSize(
 
   const baseline: number[] = [];
   const oneHop: number[] = [];
-  const echoSample = async (key: string, keep: boolean) => {
+  const interleaved: number[] = [];
+  const echoSample = async (key: string, into: number[] | null, hops: number[] | null = null) => {
     const sentMs = performance.now();
     await producer.send({
       topic: `${prefix}echo.in`,
@@ -564,11 +568,12 @@ async function runSize(
     });
     await waitUntil(() => watch.echoes.has(key), 60_000, 'echo');
     await waitUntil(() => watch.oneHop.has(key), 60_000, 'one hop');
-    if (!keep) return;
-    baseline.push((watch.echoes.get(key) as number) - sentMs);
-    oneHop.push((watch.oneHop.get(key) as number) - sentMs);
+    into?.push((watch.echoes.get(key) as number) - sentMs);
+    hops?.push((watch.oneHop.get(key) as number) - sentMs);
   };
-  for (let i = 0; i < 20; i++) await echoSample(`warm-${i}`, false);
+  for (let i = 0; i < 20; i++) await echoSample(`warm-${i}`, null);
+  // The baseline proper, with no engine running (the issue's "produce → consume with no engine").
+  for (let i = 0; i < samples; i++) await echoSample(`echo-${i}`, baseline, oneHop);
 
   const bareCpu0 = [processCpuUs(), pidCpuUs(brokerPid)];
   const baselineIngestMsgsPerS = await bareIngest(kafka, `${prefix}fleet.state`, fleet.length);
@@ -642,7 +647,7 @@ async function runSize(
   // Latency: one variation at a time, round-robin over the sites.
   const latencies: number[] = [];
   for (let i = 0; i < samples; i++) {
-    await echoSample(`echo-${i}`, true);
+    await echoSample(`beside-${i}`, interleaved);
     const siteId = siteIds[i % siteCount] as string;
     const limitKw = i % 2 === 0 ? evsesPerSite * 5 : evsesPerSite * 4;
     const variation = powerVariation(siteId, limitKw, Date.now());
@@ -693,6 +698,7 @@ async function runSize(
 
   latencies.sort((a, b) => a - b);
   baseline.sort((a, b) => a - b);
+  interleaved.sort((a, b) => a - b);
   oneHop.sort((a, b) => a - b);
   const p99Ms = percentile(latencies, 99);
   const baselineP99Ms = percentile(baseline, 99);
@@ -709,6 +715,10 @@ async function runSize(
     engineAddedP99Ms: round2(p99Ms - baselineP99Ms),
     oneHopP50Ms: round2(percentile(oneHop, 50)),
     oneHopP99Ms: round2(percentile(oneHop, 99)),
+    // The same echo while the engine runs, one sample before each of the engine's: what the
+    // machine and broker give any client meanwhile (context; engine-added uses the baseline).
+    echoBesideEngineP50Ms: round2(percentile(interleaved, 50)),
+    echoBesideEngineP99Ms: round2(percentile(interleaved, 99)),
     ingestMessages: fleet.length,
     ingestMsgsPerS: Math.round(ingestMsgsPerS),
     baselineIngestMsgsPerS: Math.round(baselineIngestMsgsPerS),
@@ -745,7 +755,8 @@ async function main() {
       else
         console.log(
           `${size} sites × ${evsesPerSite} EVSEs: p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, max ${result.maxMs} ms ` +
-            `(echo baseline p50 ${result.baselineP50Ms}, p99 ${result.baselineP99Ms}; engine-added p99 ${result.engineAddedP99Ms} ms); ` +
+            `(echo baseline p50 ${result.baselineP50Ms}, p99 ${result.baselineP99Ms}; engine-added p99 ${result.engineAddedP99Ms} ms; ` +
+            `echo beside the engine p50 ${result.echoBesideEngineP50Ms}, p99 ${result.echoBesideEngineP99Ms}); ` +
             `ingest ${result.ingestMsgsPerS} msg/s vs bare ${result.baselineIngestMsgsPerS} (${result.ingestRatio}); ` +
             `CPU µs/msg engine ${result.ingestCpuUsPerMsg} vs bare ${result.baselineIngestCpuUsPerMsg}, ` +
             `broker ${result.brokerCpuUsPerMsgEngine} vs ${result.brokerCpuUsPerMsgBare}`,
