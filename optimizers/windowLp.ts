@@ -289,55 +289,96 @@ export function windowLp(
   }
 
   const lp: DenseLp = { colLo, colHi, colCost, rows };
-  let x0: ArrayLike<number> = start;
+  const x0: ArrayLike<number> = start;
   const maxTouched = options.maxTouched ?? 50_000_000;
   let touched = 0;
   const before = scheduleCost(problem, sessionKw).costTotal;
   let best: Float64Array | null = null;
   let bestCost = before - 1e-9 * Math.max(1, Math.abs(before));
-  let optimal = false;
-  for (let round = 0; round <= (options.complementarityRounds ?? 2); round++) {
-    const result = denseSimplex(lp, {
-      maxTouched: maxTouched - touched,
-      workspace: options.workspace,
-      start: x0,
-    });
-    touched += result.touched;
-    if (result.status !== 'optimal') break;
-    // The net schedule (charge − discharge per slot). Where the LP charged and discharged one session in one slot at
-    // once (burning energy in the losses), the net schedule is still a candidate (its SoC is higher, which may cost
-    // backing or capacity, or not), and the smaller side of each such pair is fixed at 0 for a re-solve (warm from
-    // this solution).
-    let both = false;
-    for (let k = 0; k < S * W; k++) {
-      const c = chargeCol[k];
-      const d = dischargeCol[k];
-      if (c < 0 || d < 0 || result.x[c] <= 1e-9 || result.x[d] <= 1e-9) continue;
-      both = true;
-      if (result.x[c] >= result.x[d]) colHi[d] = 0;
-      else colHi[c] = 0;
-    }
+  const netOf = (x: Float64Array): Float64Array => {
     const kw = sessionKw.slice();
     for (let s = 0; s < S; s++)
       for (let t = Math.max(from, problem.firstSlot[s]); t < Math.min(to, problem.endSlot[s]); t++) {
         const k = s * W + (t - from);
-        let p = result.x[chargeCol[k]];
-        if (dischargeCol[k] >= 0) p -= result.x[dischargeCol[k]];
+        let p = x[chargeCol[k]];
+        if (dischargeCol[k] >= 0) p -= x[dischargeCol[k]];
         if (Math.abs(p) < 1e-9) p = 0;
         kw[s * T + t] = Math.min(problem.maxChargeKw[s], Math.max(-problem.maxDischargeKw[s], p));
       }
+    return kw;
+  };
+  const burns = (x: Float64Array): boolean => {
+    for (let k = 0; k < S * W; k++) {
+      const c = chargeCol[k];
+      const d = dischargeCol[k];
+      if (c >= 0 && d >= 0 && x[c] > 1e-9 && x[d] > 1e-9) return true;
+    }
+    return false;
+  };
+  const consider = (x: Float64Array): void => {
+    const kw = netOf(x);
     const cost = scheduleCost(problem, kw).costTotal;
     if (cost < bestCost && allowed(problem, kw)) {
       best = kw;
       bestCost = cost;
     }
-    if (!both) {
-      optimal = round === 0;
-      break;
+  };
+  const first = denseSimplex(lp, { maxTouched, workspace: options.workspace, start: x0 });
+  touched += first.touched;
+  if (first.status !== 'optimal') return { sessionKw: null, touched, optimal: false };
+  let x = first.x;
+  if (burns(x)) {
+    // The LP charges and discharges one session in one slot at once (burning energy in the losses). Among its optimal
+    // solutions, the one with the least charge + discharge is net where a net optimum exists (glpk's vertex often is).
+    const objIdx: number[] = [];
+    const objCoef: number[] = [];
+    for (let j = 0; j < colCost.length; j++)
+      if (colCost[j] !== 0) {
+        objIdx.push(j);
+        objCoef.push(colCost[j]);
+      }
+    const secondary = new Float64Array(colCost.length);
+    for (let k = 0; k < S * W; k++) {
+      if (chargeCol[k] >= 0) secondary[chargeCol[k]] = 1;
+      if (dischargeCol[k] >= 0) secondary[dischargeCol[k]] = 1;
     }
-    x0 = result.x;
+    const cap = first.objective + 1e-9 * Math.max(1, Math.abs(first.objective));
+    const least = denseSimplex(
+      {
+        colLo,
+        colHi,
+        colCost: secondary,
+        rows: [...rows, { idx: objIdx, coef: objCoef, lo: Number.NEGATIVE_INFINITY, hi: cap }],
+      },
+      { maxTouched: maxTouched - touched, workspace: options.workspace, start: x },
+    );
+    touched += least.touched;
+    if (least.status === 'optimal') x = least.x;
   }
-  return { sessionKw: best, touched, optimal };
+  consider(x);
+  if (!burns(x)) return { sessionKw: best, touched, optimal: true };
+  // Still burning: the net schedule was a candidate (its SoC is higher, which may cost backing or capacity, or not);
+  // now the smaller side of each such pair is fixed at 0 and the LP re-solved, warm (a restriction).
+  for (let round = 1; round <= (options.complementarityRounds ?? 2); round++) {
+    for (let k = 0; k < S * W; k++) {
+      const c = chargeCol[k];
+      const d = dischargeCol[k];
+      if (c < 0 || d < 0 || x[c] <= 1e-9 || x[d] <= 1e-9) continue;
+      if (x[c] >= x[d]) colHi[d] = 0;
+      else colHi[c] = 0;
+    }
+    const result = denseSimplex(lp, {
+      maxTouched: maxTouched - touched,
+      workspace: options.workspace,
+      start: x,
+    });
+    touched += result.touched;
+    if (result.status !== 'optimal') break;
+    x = result.x;
+    consider(x);
+    if (!burns(x)) break;
+  }
+  return { sessionKw: best, touched, optimal: false };
 }
 
 /** Only a jointly unreachable minimum and unbacked reserve, both priced in the cost. */
