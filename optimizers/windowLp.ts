@@ -35,9 +35,12 @@ export interface WindowLpResult {
  * import / export, the reserve rows with their backing columns (as in `buildLpModel`), and each session's delivered
  * energy against its target, minimum and maximum (the energy outside the window as a constant). A large-neighbourhood
  * step for reserve sites too big for the whole LP (`smallSiteLp`): the reserve couples the sessions of a slot, which
- * a window of all sessions present sees exactly. Returns the schedule with the window re-planned when its exact
- * `scheduleCost` is lower and `checkFeasibility` finds nothing but a jointly unreachable minimum or unbacked reserve;
- * else null. Not for floors (a MILP), demand charges or baselines (they couple all slots).
+ * a window of all sessions present sees exactly; over the whole horizon it is the site's exact LP. The simplex starts
+ * from the schedule itself (feasible: phase 1 has almost nothing to do). With `sessions` (a 0/1 mask) only those
+ * sessions are re-planned, the others held (their power and backing as constants). Returns the schedule with the
+ * window re-planned when its exact `scheduleCost` is lower and `checkFeasibility` finds nothing but a jointly
+ * unreachable minimum or unbacked reserve; else null. Not for floors (a MILP), demand charges or baselines (they
+ * couple all slots).
  */
 export function windowLp(
   problem: PlanningProblem,
@@ -87,6 +90,7 @@ export function windowLp(
   const heldUpKw = new Float64Array(W);
   const heldDownKw = new Float64Array(W);
   const modelKw = new Float64Array(W);
+  const modelNodeKw = new Float64Array(problem.nodeCount * W);
   const modelUpKw = new Float64Array(W);
   const modelDownKw = new Float64Array(W);
 
@@ -198,6 +202,7 @@ export function windowLp(
         siteCoef[w].push(1);
       }
       for (let n = problem.sessionNode[s]; n >= 0; n = problem.nodeParent[n]) {
+        modelNodeKw[n * W + w] += p0;
         nodeIdx[n * W + w].push(c);
         nodeCoef[n * W + w].push(1);
         if (d >= 0) {
@@ -273,13 +278,14 @@ export function windowLp(
     for (let n = 0; n < problem.nodeCount; n++) {
       const idx = nodeIdx[n * W + w];
       const held = heldKw[n * W + w];
-      // A held schedule at its limit (rounding) keeps the row feasible at the window's zero.
+      const now = modelNodeKw[n * W + w];
+      // The schedule at its limit (rounding) keeps the row feasible at the start.
       if (idx.length > 0)
         rows.push({
           idx,
           coef: nodeCoef[n * W + w],
-          lo: Math.min(0, -exportKw[n * T + t] - held),
-          hi: Math.max(0, importKw[n * T + t] - held),
+          lo: Math.min(now, -exportKw[n * T + t] - held),
+          hi: Math.max(now, importKw[n * T + t] - held),
         });
     }
     const load = (problem.siteLoadKw ? problem.siteLoadKw[t] : 0) + heldSiteKw[w];
@@ -300,6 +306,7 @@ export function windowLp(
     for (let s = 0; s < S; s++)
       for (let t = Math.max(from, problem.firstSlot[s]); t < Math.min(to, problem.endSlot[s]); t++) {
         const k = s * W + (t - from);
+        if (chargeCol[k] < 0) continue; // held (outside `sessions`)
         let p = x[chargeCol[k]];
         if (dischargeCol[k] >= 0) p -= x[dischargeCol[k]];
         if (Math.abs(p) < 1e-9) p = 0;

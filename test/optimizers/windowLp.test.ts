@@ -54,6 +54,25 @@ describe('windowLp', () => {
     expect(improved).toBeGreaterThan(0);
   });
 
+  it('re-plans only the sessions of its mask', () => {
+    const p = buildPlanningProblem(gapInstance('reserveEngine', 110));
+    const T = p.slotCount;
+    const kw = fastSchedule(p, { windowLpSessionSlots: 0 }).sessionKw;
+    let improved = 0;
+    for (let s = 0; s < p.sessionCount; s++) {
+      const mask = new Uint8Array(p.sessionCount);
+      mask[s] = 1;
+      const next = windowLp(p, kw, 0, T, {}, mask).sessionKw;
+      if (!next) continue;
+      improved++;
+      expect(hard(p, next)).toEqual([]);
+      expect(scheduleCost(p, next).costTotal).toBeLessThan(scheduleCost(p, kw).costTotal);
+      for (let o = 0; o < p.sessionCount; o++)
+        if (o !== s) for (let t = 0; t < T; t++) expect(next[o * T + t]).toBe(kw[o * T + t]);
+    }
+    expect(improved).toBeGreaterThan(0);
+  });
+
   it('declines sites without a reserve', () => {
     const p = buildPlanningProblem(randomInstance(3, { v2g: true }));
     expect(windowLp(p, new Float64Array(p.sessionCount * p.slotCount), 0, p.slotCount).sessionKw).toBeNull();
