@@ -13,7 +13,7 @@ import type { InboundRecord, OutboundRecord } from '../core/ports/records';
  */
 export interface EngineHost {
   /** Applies a batch (minus records already reflected in a restored snapshot); resolves once published. */
-  handleBatch(records: InboundRecord[]): Promise<void>;
+  handleBatch(records: InboundRecord[], behindRecords?: number): Promise<void>;
   handlePacked(batch: PackedRecords): Promise<void>;
   tick(): Promise<void>;
   restore(states: SiteState[]): Promise<void>;
@@ -53,16 +53,16 @@ export function localEngineHost(engine: Engine): EngineHost {
     return kept ?? records;
   };
 
-  const handleBatch = async (records: InboundRecord[]) => {
+  const handleBatch = async (records: InboundRecord[], behindRecords?: number) => {
     const fresh = skipApplied(records);
-    await engine.handleBatch(fresh);
+    await engine.handleBatch(fresh, behindRecords);
     // Marked only once applied: a checkpoint must never clear a site whose batch is still queued.
     for (const r of fresh) if (r.key !== null) dirty.add(r.key);
   };
 
   return {
     handleBatch,
-    handlePacked: (batch) => handleBatch(unpackRecords(batch)),
+    handlePacked: (batch) => handleBatch(unpackRecords(batch), batch.behindRecords),
     tick: () => engine.tick(),
     async restore(states) {
       engine.restore(states);

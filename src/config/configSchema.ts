@@ -106,6 +106,14 @@ export const configSchema = z.object({
       deferMaxMs: quantity('ms').pipe(z.number().positive()).default(3000),
       /** …and run in slices of at most this much planning time, so urgent input never waits longer. */
       deferSliceMs: quantity('ms').pipe(z.number().positive()).default(8),
+      /**
+       * While the engine reads a backlog — a batch was fetched with more than `backlogRecords`
+       * records of its partition still unread (Kafka: behind the high watermark) — the cap is
+       * `deferMaxBacklogMs` instead of `deferMaxMs`: plans made now the rest of the backlog
+       * would make stale. Urgent input (DSO, DR, frequency, topology) is decided at once as ever.
+       */
+      backlogRecords: z.number().int().nonnegative().default(1_000),
+      deferMaxBacklogMs: quantity('ms').pipe(z.number().positive()).default(30_000),
     })
     .default({
       solver: 'fast',
@@ -116,6 +124,8 @@ export const configSchema = z.object({
       deferQuietMs: 20,
       deferMaxMs: 3000,
       deferSliceMs: 8,
+      backlogRecords: 1_000,
+      deferMaxBacklogMs: 30_000,
     }),
   setpoints: z
     .object({

@@ -23,6 +23,9 @@ import {
 import { COALESCED_TRIGGERS, DEFERRABLE_TRIGGERS } from './triggers';
 import { type Validated, validateRecord } from './validateRecord';
 
+/** A backlog counts as being read while a batch said so within this long (partitions alternate). */
+const BACKLOG_MEMORY_MS = 1_000;
+
 export interface EngineDeps {
   config: EvflexConfig;
   clock: Clock;
@@ -67,7 +70,11 @@ export interface EngineOutput {
 
 export interface Engine {
   /** Runs a batch of input records through the pipeline; resolves once outputs are published. */
-  handleBatch(records: InboundRecord[]): Promise<void>;
+  /**
+   * Applies a batch of input. `behindRecords`: how many records of its partition were still
+   * unread when it was fetched (a bus that knows it); a backlog is read before it is planned on.
+   */
+  handleBatch(records: InboundRecord[], behindRecords?: number): Promise<void>;
   /** Timer work: re-plan sites whose plan is due, prune expired limits, publish snapshots. */
   tick(): Promise<void>;
   start(): Promise<void>;
@@ -86,6 +93,8 @@ interface Work {
   /** `plan`: a slice of deferred re-plans the engine scheduled for itself. */
   kind: 'batch' | 'tick' | 'plan';
   records: InboundRecord[];
+  /** Records of the batch's partition still unread when it was fetched (when the bus knows). */
+  behindRecords?: number;
   nowMs: number;
   resolve(): void;
   reject(error: unknown): void;
@@ -431,14 +440,23 @@ export function createEngine(deps: EngineDeps): Engine {
   const deferred = new Set<string>();
   const schedule = deps.schedule;
   let lastInputAtMs = Number.NEGATIVE_INFINITY;
+  /** When a batch last said its partition had more than `planner.backlogRecords` unread. */
+  let backlogSeenAtMs = Number.NEGATIVE_INFINITY;
   let wakeArmed = false;
 
   const decideDeferred = (work: Work, out: EngineOutput) => {
     if (deferred.size === 0) return;
-    const { coalesceMs, deferQuietMs, deferMaxMs, deferSliceMs } = config.planner;
+    const { coalesceMs, deferQuietMs, deferSliceMs, backlogRecords } = config.planner;
     const startedMs = elapsedMs();
     if (work.records.length > 0) lastInputAtMs = startedMs;
+    if ((work.behindRecords ?? 0) > backlogRecords) backlogSeenAtMs = startedMs;
     const quiet = !schedule || startedMs - lastInputAtMs >= deferQuietMs;
+    // Reading a backlog (a restart, a rebalance, a burst the engine is behind on): what it
+    // plans now the rest of the backlog would make stale, so the cap is deferMaxBacklogMs.
+    const deferMaxMs =
+      schedule && startedMs - backlogSeenAtMs < BACKLOG_MEMORY_MS
+        ? config.planner.deferMaxBacklogMs
+        : config.planner.deferMaxMs;
     let waitMs = Number.POSITIVE_INFINITY;
     for (const siteId of deferred) {
       const runtime = sites.get(siteId);
@@ -521,9 +539,9 @@ export function createEngine(deps: EngineDeps): Engine {
     error: (error) => log(`engine pipeline stopped: ${String(error)}`),
   });
 
-  const submit = (kind: Work['kind'], records: InboundRecord[]) =>
+  const submit = (kind: Work['kind'], records: InboundRecord[], behindRecords?: number) =>
     new Promise<void>((resolve, reject) =>
-      work$.next({ kind, records, nowMs: clock.nowMs(), resolve, reject }),
+      work$.next({ kind, records, behindRecords, nowMs: clock.nowMs(), resolve, reject }),
     );
 
   function snapshotRecords(siteIds?: Iterable<string>): OutboundRecord[] {
@@ -547,7 +565,7 @@ export function createEngine(deps: EngineDeps): Engine {
   }
 
   return {
-    handleBatch: (records) => submit('batch', records),
+    handleBatch: (records, behindRecords) => submit('batch', records, behindRecords),
     tick: () => submit('tick', []),
     start: () =>
       bus.start({

@@ -273,6 +273,41 @@ describe('deferred re-planning (service mode)', () => {
     expect(h.clock.nowMs() - T0).toBeLessThan(300);
   });
 
+  it('while it reads a backlog, waits past deferMaxMs (up to deferMaxBacklogMs) before planning', async () => {
+    const rt = realTime();
+    const h = await withTopologies(rt, {
+      planner: { deferQuietMs: 50, deferMaxMs: 200, deferMaxBacklogMs: 600, backlogRecords: 100 },
+    });
+    const before = h.engine.stats().decisions;
+    let decidedAtMs = -1;
+    // Batches every 10 ms (virtual time moves with them), each fetched with 5,000 records of its
+    // partition still unread: never quiet, and behind.
+    for (let i = 1; i <= 80 && decidedAtMs < 0; i++) {
+      rt.advance(10);
+      h.clock.advanceTo(T0 + i * 10);
+      const message = anEvArrival('site-a', `z1-s1-e${1 + (i % 2)}`, anEv(), T0 + i * 10);
+      await h.engine.handleBatch(
+        [
+          {
+            topic: 'fleet.state',
+            key: 'site-a',
+            value: JSON.stringify(message),
+            partition: 0,
+            offset: String(i),
+            receivedMs: T0 + i * 10,
+          },
+        ],
+        5_000,
+      );
+      rt.fireDue();
+      await settle();
+      if (h.engine.stats().decisions > before) decidedAtMs = i * 10;
+    }
+    // Not at deferMaxMs (200 ms), but by deferMaxBacklogMs (600 ms) after the first trigger.
+    expect(decidedAtMs).toBeGreaterThanOrEqual(600);
+    expect(decidedAtMs).toBeLessThan(700);
+  });
+
   it('without a scheduler (embedded, virtual time) plans in the same unit of work, as before', async () => {
     const h = await anEngine();
     h.send('fleet.state', aTopologyMessage(sites[0]!, T0));

@@ -352,6 +352,9 @@ export class KafkaMessageBus implements MessageBus {
     const next = (BigInt(last) + 1n).toString();
     if (logical && handlers.onPackedBatch && !this.coalesce.has(logical)) {
       const packed = packRecords(logical, batch.partition, this.clock.nowMs(), batch.messages);
+      // What was still unread in the partition when this was fetched: the engine reads a backlog
+      // before it plans on it (planner.backlogRecords).
+      packed.behindRecords = Math.max(0, Number(batch.highWatermark) - Number(next));
       if (this.options.commitMode === 'checkpoint') {
         this.pipeline(handlers.onPackedBatch(packed), batch.topic, batch.partition, next, packed.count);
         resolveOffset(last);

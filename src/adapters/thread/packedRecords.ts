@@ -16,6 +16,8 @@ export interface PackedRecords {
   /** Per record: key start, key end (−1: no key), value end; the value starts at the key end. */
   bounds: Int32Array;
   offsets: string[];
+  /** Records of the partition still unread when the batch was fetched, when the bus knows. */
+  behindRecords?: number;
 }
 
 /** A record as a client library hands it over: raw bytes and a decimal offset. */

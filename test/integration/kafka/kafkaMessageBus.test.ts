@@ -163,7 +163,7 @@ describe('Kafka message bus against a real broker', () => {
       },
     });
     // The "engine" finishes batches only when told to: the bus keeps fetching meanwhile.
-    const handedOver: { values: string[]; finish(ok: boolean): void }[] = [];
+    const handedOver: { values: string[]; behindRecords?: number; finish(ok: boolean): void }[] = [];
     const physical = `${config.topicsPrefix}fleet.state`;
     const position = () => bus.handledPositions().positions.get(physical)?.get(0);
     try {
@@ -176,6 +176,7 @@ describe('Kafka message bus against a real broker', () => {
             const values = unpackRecords(batch).map((r) => r.value);
             handedOver.push({
               values,
+              behindRecords: batch.behindRecords,
               finish: (ok) => (ok ? resolve() : reject(new Error('engine failed'))),
             });
           }),
@@ -183,6 +184,8 @@ describe('Kafka message bus against a real broker', () => {
       await waitFor(() => bus.assignedPartitions().length === 1, 30_000, 'assignment');
       await producer.send('fleet.state', [{ key: 'site-1', value: 'a' }]);
       await waitFor(() => handedOver.length === 1, 30_000, 'first batch');
+      // Fetched at the head of the partition: nothing left unread (the engine's backlog signal).
+      expect(handedOver[0]?.behindRecords).toBe(0);
       await producer.send('fleet.state', [{ key: 'site-1', value: 'b' }]);
       await waitFor(() => handedOver.length === 2, 30_000, 'second batch, first not done');
       expect(position()).toBeUndefined();
