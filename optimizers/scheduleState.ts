@@ -392,12 +392,15 @@ export function improveSession(
       let da = pa > 0 ? pa : pa + dMax;
       da = Math.min(da, kinkBelow(P, a, Pa));
       // Lowering power also lowers every flow on the path: other sessions' discharge may bind export limits.
-      da = Math.min(da, exportHeadroom(st, s, a));
+      const exportRoomA = exportHeadroom(st, s, a);
+      da = Math.min(da, exportRoomA);
       let db = pb < 0 ? -pb : pMax - pb;
       db = Math.min(db, kinkAbove(P, b, Pb), importHeadroom(st, s, b));
       if (floor > 0) {
         // Keep p ∈ {0} ∪ [floor, max]: a lands on 0 or stays ≥ floor; b starts from ≥ floor or jumps to it.
         if (pa > 0 && pa - da < floor - EPS && pa - da > EPS) da = pa - floor > EPS ? pa - floor : pa;
+        // Dropping to 0 can take more than the export room (another session discharging behind the node).
+        if (da > exportRoomA + 1e-9) continue;
         if (pb >= 0 && pb < floor - EPS && pb + db < floor - EPS) continue;
       }
       // Battery-neutral amount q (kWh).

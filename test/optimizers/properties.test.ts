@@ -50,6 +50,26 @@ describe('properties on random sites', () => {
     );
   });
 
+  it('an AC floor never drops a charging session to 0 past the export room other sessions discharge into', () => {
+    // Found by a random search (2026-11-24): improveSession rounded a lowered slot down to 0 below the floor without
+    // re-checking export headroom, so V2G discharge behind the node lost the charging that netted it.
+    for (const [sd, siteLoad] of [
+      [915553345, false],
+      [581662199, true],
+      [2051528144, true],
+      [1450962204, true],
+      [327012399, false],
+      [1505737157, false],
+      [2035053737, true],
+      [2050849590, false],
+    ] as const) {
+      const p = buildPlanningProblem(
+        randomInstance(sd, { maxSessions: 10, maxSlots: 16, floors: true, siteLoad }),
+      );
+      expect(hard(p, fastSchedule(p).sessionKw)).toEqual([]);
+    }
+  });
+
   it('without V2G: the exact LP is feasible and the fast cost is within 0.5 % of it', () => {
     fc.assert(
       fc.property(seed, fc.boolean(), (sd, siteLoad) => {
