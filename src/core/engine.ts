@@ -445,11 +445,14 @@ export function createEngine(deps: EngineDeps): Engine {
   let wakeArmed = false;
 
   const decideDeferred = (work: Work, out: EngineOutput) => {
-    if (deferred.size === 0) return;
+    if (!schedule && deferred.size === 0) return;
     const { coalesceMs, deferQuietMs, deferSliceMs, backlogRecords } = config.planner;
     const startedMs = elapsedMs();
+    // Input and backlog are noted on every unit, also while nothing waits: a re-plan deferred
+    // by the next unit must still know the input was not quiet, or the engine behind.
     if (work.records.length > 0) lastInputAtMs = startedMs;
     if ((work.behindRecords ?? 0) > backlogRecords) backlogSeenAtMs = startedMs;
+    if (deferred.size === 0) return;
     const quiet = !schedule || startedMs - lastInputAtMs >= deferQuietMs;
     // Reading a backlog (a restart, a rebalance, a burst the engine is behind on): what it
     // plans now the rest of the backlog would make stale, so the cap is deferMaxBacklogMs.
