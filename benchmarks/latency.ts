@@ -21,10 +21,14 @@
  *
  *   npm run bench:latency -- [--json] [--sizes 1,100,1000] [--evses 50] [--samples 1000]
  *                            [--version 3.9.2] [--brokers 127.0.0.1:9092] [--solver fast|placeholder]
- *                            [--planner '{"deferQuietMs":50}']
+ *                            [--planner '{"deferQuietMs":50}'] [--broker-nice -10]
  *
  * EVFLEX_BENCH_PROFILE=dir writes a CPU profile of each size's ingest phase there;
- * EVFLEX_BENCH_TRACE=1 prints where a variation's time goes.
+ * EVFLEX_BENCH_TRACE=1 prints where a variation's time goes (when the service read it, decided,
+ * had its outputs acked, when the CSMS had them; the slowest samples with their parts), the CPU
+ * each party (this process, the broker, the service) spent per sample, and per thread of the
+ * service how long it ran and how long it waited for a CPU; EVFLEX_BENCH_TRACE_PROFILE=dir
+ * adds a CPU profile of the service's Kafka thread over the latency phase.
  */
 import { fork } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -48,6 +52,7 @@ import { type KafkaService, startKafkaService } from '../src/cli/kafkaService';
 import type { EvflexConfig } from '../src/config/configSchema';
 import { parseConfig } from '../src/config/loadConfig';
 import type { EngineStats } from '../src/core/engine';
+import { traceVariations, type VariationTimes } from './support/variationTrace';
 
 const { values: args } = parseArgs({
   options: {
@@ -60,11 +65,17 @@ const { values: args } = parseArgs({
     samples: { type: 'string', default: '1000' },
     version: { type: 'string' },
     brokers: { type: 'string' },
+    /**
+     * Niceness of the broker this benchmark starts. On the 2-core machines here the broker, the
+     * engine and the measuring clients share the cores; −10 serves the broker first, as a broker
+     * on its own host would be (0: plain sharing). Baseline and engine run on the same broker.
+     */
+    'broker-nice': { type: 'string', default: '-10' },
     partitions: { type: 'string', default: '12' },
     solver: { type: 'string', default: 'fast' },
     /** Extra planner config as JSON, e.g. '{"deferQuietMs":50}'. */
     planner: { type: 'string', default: '{}' },
-    /** `process` (default): the service runs as a process of its own; `inline`: in this one (trace, profile). */
+    /** `process` (default): the service runs as a process of its own; `inline`: in this one (profile). */
     engine: { type: 'string', default: 'process' },
   },
 });
@@ -77,12 +88,30 @@ const say = (line: string) => {
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitUntil(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
+/** Waiters for something a consumer of this process sees; woken by `wakeUp`, not by polling. */
+const waiters = new Set<() => void>();
+/**
+ * Called by this process's consumers when what a waiter waits for may have changed. The
+ * measuring clients wait on events instead of polling, so they take no CPU from the engine
+ * and the broker on this shared machine while a sample is in flight.
+ */
+function wakeUp(): void {
+  for (const waiter of [...waiters]) waiter();
+}
+
+async function waitUntil(predicate: () => boolean, timeoutMs: number, what: string, recheckMs = 50) {
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setImmediate(r));
-    await sleep(1);
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, recheckMs);
+      waiters.add(done);
+    });
   }
 }
 
@@ -223,20 +252,35 @@ interface ServiceUnderTest {
   stop(): Promise<void>;
   /** CPU time of the service's process so far, all threads, µs (inline: of this process). */
   cpuUs(): Promise<number>;
-  /** Only inline: the service itself (trace and snapshot size). */
+  /** Minor page faults of the service's process so far (inline: of this process). */
+  minorFaults(): Promise<number>;
+  /** Per thread of the service's process: name, ms on a CPU, ms waiting for one (process mode only). */
+  threads(): Promise<[string, number, number][]>;
+  /** EVFLEX_BENCH_TRACE: starts noting when variations come in and their outputs go out. */
+  traceOn(): Promise<void>;
+  /** Stops noting and hands the times over, by variation messageId. */
+  traceOff(): Promise<Map<string, VariationTimes>>;
+  /** Only inline: the service itself (snapshot size). */
   inline: KafkaService | null;
 }
 
 /** Starts the service and resolves once it has its partitions and their snapshots. */
 async function startService(config: EvflexConfig): Promise<ServiceUnderTest> {
-  if (args.engine === 'inline' || process.env.EVFLEX_BENCH_TRACE || process.env.EVFLEX_BENCH_PROFILE) {
+  if (args.engine === 'inline' || process.env.EVFLEX_BENCH_PROFILE) {
     const service = await startKafkaService(config, { log: () => {} });
     await service.assigned;
+    let stopTrace: (() => Map<string, VariationTimes>) | null = null;
     return {
+      traceOn: async () => {
+        stopTrace = traceVariations(service);
+      },
+      traceOff: async () => stopTrace?.() ?? new Map(),
       stats: async () => service.engine.stats(),
       flush: () => service.engine.handleBatch([]),
       stop: () => service.stop(),
       cpuUs: async () => processCpuUs(),
+      minorFaults: async () => process.resourceUsage().minorPageFault,
+      threads: async () => [],
       inline: service,
     };
   }
@@ -253,11 +297,22 @@ async function startService(config: EvflexConfig): Promise<ServiceUnderTest> {
     ],
     stdio: ['ignore', process.env.EVFLEX_BENCH_SERVICE_FLAGS ? 'inherit' : 'ignore', 'inherit', 'ipc'],
   });
-  type Reply = { ok: boolean; stats?: EngineStats; cpuUs?: number; error?: string };
+  type Reply = {
+    ok: boolean;
+    stats?: EngineStats;
+    cpuUs?: number;
+    minorFaults?: number;
+    trace?: [string, VariationTimes][];
+    threads?: [string, number, number][];
+    mainLoop?: { p99Ms: number; maxMs: number };
+    error?: string;
+  };
   const waiting: ((m: Reply) => void)[] = [];
   let lastCpuUs = 0;
+  let lastMinorFaults = 0;
   child.on('message', (m: Reply) => {
     lastCpuUs = m.cpuUs ?? lastCpuUs;
+    lastMinorFaults = m.minorFaults ?? lastMinorFaults;
     waiting.shift()?.(m);
   });
   const call = (request: object) =>
@@ -266,7 +321,24 @@ async function startService(config: EvflexConfig): Promise<ServiceUnderTest> {
       child.send(request);
     });
   await call({ op: 'start', config });
+  const reply = (request: object) =>
+    new Promise<Reply>((resolve) => {
+      waiting.push(resolve);
+      child.send(request);
+    });
   return {
+    traceOn: async () => {
+      await call({ op: 'traceOn' });
+    },
+    traceOff: async () => {
+      const answer = await reply({ op: 'traceOff' });
+      say(`    service main thread's event-loop delay: ${JSON.stringify(answer.mainLoop)}`);
+      for (const [name, onCpuMs, waitMs] of answer.threads ?? [])
+        say(
+          `    service thread ${name}: ${Math.round(onCpuMs)} ms on a CPU, ${Math.round(waitMs)} ms waiting for one`,
+        );
+      return new Map(answer.trace ?? []);
+    },
     stats: () => call({ op: 'stats' }),
     flush: async () => {
       await call({ op: 'flush' });
@@ -280,6 +352,11 @@ async function startService(config: EvflexConfig): Promise<ServiceUnderTest> {
       await call({ op: 'stats' });
       return lastCpuUs;
     },
+    minorFaults: async () => {
+      await call({ op: 'stats' });
+      return lastMinorFaults;
+    },
+    threads: async () => (await reply({ op: 'threads' })).threads ?? [],
     inline: null,
   };
 }
@@ -341,6 +418,7 @@ async function bareIngest(kafka: Kafka, topic: string, expected: number, parse =
     eachBatch: async ({ batch }) => {
       if (parse) for (const m of batch.messages) JSON.parse(m.value?.toString('utf8') ?? 'null');
       count += batch.messages.length;
+      if (count >= expected) wakeUp();
     },
   });
   await waitUntil(() => count >= expected, 300_000, 'bare ingest');
@@ -389,6 +467,7 @@ async function watchOutputs(
   let joined = false;
   consumer.on(consumer.events.GROUP_JOIN, () => {
     joined = true;
+    wakeUp();
   });
   // A commit per partition batch would add a round trip each to what the CSMS sees.
   await consumer.run({
@@ -419,6 +498,7 @@ async function watchOutputs(
       } else {
         for (const m of batch.messages) watch.oneHop.set(m.key?.toString() ?? '', nowMs);
       }
+      wakeUp();
     },
   });
   await waitUntil(() => joined, 60_000, 'output consumer join');
@@ -441,6 +521,7 @@ async function startEcho(kafka: Kafka, from: string, to: string): Promise<Consum
   let joined = false;
   consumer.on(consumer.events.GROUP_JOIN, () => {
     joined = true;
+    wakeUp();
   });
   consumer.on(consumer.events.STOP, () => {
     producer.disconnect().catch(() => {});
@@ -498,6 +579,8 @@ interface SizeResult {
   brokerCpuUsPerMsgBare: number | null;
   /** From the end of ingest until every site has its plan (deferred re-plans, in slices). */
   planCatchUpMs: number;
+  /** Minor page faults of the service's process while it read the fleet state (fresh memory touched). */
+  ingestMinorFaults: number;
   kafkaVersion: string;
 }
 
@@ -585,7 +668,8 @@ async function runSize(
   // The clock starts when the engine may fetch (joined, its partitions' snapshots loaded),
   // as the bare consumer's starts when it has joined.
   const profiler = await startProfile();
-  const engineCpu0 = [await service.cpuUs(), pidCpuUs(brokerPid)];
+  const engineCpu0 = [await service.cpuUs(), pidCpuUs(brokerPid), await service.minorFaults()];
+  const threads0 = process.env.EVFLEX_BENCH_TRACE ? await service.threads() : [];
   const ingestStart = performance.now();
   await waitUntilAsync(
     async () => (await service.stats()).recordsIn >= fleet.length,
@@ -597,6 +681,15 @@ async function runSize(
   await profiler?.stop(`ingest-${siteCount}`);
   const ingestMsgsPerS = fleet.length / (ingestMs / 1000);
   const engineCpuUs = (await service.cpuUs()) - (engineCpu0[0] as number);
+  const ingestMinorFaults = (await service.minorFaults()) - (engineCpu0[2] as number);
+  if (process.env.EVFLEX_BENCH_TRACE)
+    for (const [name, onCpuMs, waitMs] of await service.threads()) {
+      const [, onCpu0 = 0, wait0 = 0] = threads0.find(([n]) => n === name) ?? [];
+      if (onCpuMs - onCpu0 > 5)
+        say(
+          `    ingest, service thread ${name}: ${Math.round(onCpuMs - onCpu0)} ms on a CPU, ${Math.round(waitMs - wait0)} ms waiting`,
+        );
+    }
   const engineBrokerCpuUs = pidCpuUs(brokerPid) - (engineCpu0[1] as number);
   const perMsg = (us: number) => round2(us / fleet.length);
   // Re-plans nothing urgent waits for run once input is quiet: how long until every site has
@@ -626,23 +719,13 @@ async function runSize(
       `every site planned ${Math.round(planCatchUpMs)} ms later`,
   );
 
-  // Optional breakdown (EVFLEX_BENCH_TRACE=1): when the engine publishes a variation's outputs.
-  const trace = new Map<string, { publishStartMs: number; publishEndMs: number }>();
-  if (process.env.EVFLEX_BENCH_TRACE) {
-    const bus = (service.inline as KafkaService).bus;
-    const publish = bus.publish.bind(bus);
-    bus.publish = async (records) => {
-      const startMs = performance.now();
-      await publish(records);
-      const endMs = performance.now();
-      for (const r of records) {
-        if (r.topic !== 'acks') continue;
-        const ack = JSON.parse(r.value) as AckMessage;
-        trace.set(ack.requestMessageId, { publishStartMs: startMs, publishEndMs: endMs });
-      }
-    };
-  }
-  const breakdown: number[][] = [];
+  // Optional breakdown (EVFLEX_BENCH_TRACE=1): when the engine got each variation and
+  // published its outputs, on the wall clock both processes share.
+  if (process.env.EVFLEX_BENCH_TRACE) await service.traceOn();
+  const sent: { messageId: string; sentMs: number; doneMs: number }[] = [];
+  // CPU of the three parties over the phase: this process (the DSO, the CSMS and the echo), the
+  // broker and the service.
+  const phaseCpu0 = [processCpuUs(), pidCpuUs(brokerPid), await service.cpuUs(), performance.now()];
 
   // Latency: one variation at a time, round-robin over the sites.
   const latencies: number[] = [];
@@ -674,20 +757,50 @@ async function runSize(
       `setpoint set of ${siteId}`,
     );
     latencies.push(doneMs - sentMs);
-    const t = trace.get(variation.messageId);
-    if (t)
-      breakdown.push([t.publishStartMs - sentMs, t.publishEndMs - t.publishStartMs, doneMs - t.publishEndMs]);
+    sent.push({ messageId: variation.messageId, sentMs, doneMs });
   }
-  if (breakdown.length > 0) {
-    for (const [i, name] of [
-      'produce→engine decided',
+  if (process.env.EVFLEX_BENCH_TRACE) {
+    const phaseCpu = [processCpuUs(), pidCpuUs(brokerPid), await service.cpuUs(), performance.now()].map(
+      (x, i) => x - (phaseCpu0[i] as number),
+    );
+    const perSampleMs = (us: number) => round2(us / 1000 / samples);
+    say(
+      `    CPU per sample (echo and variation): this process ${perSampleMs(phaseCpu[0] as number)} ms, ` +
+        `broker ${perSampleMs(phaseCpu[1] as number)} ms, service ${perSampleMs(phaseCpu[2] as number)} ms; ` +
+        `wall ${round2((phaseCpu[3] as number) / samples)} ms`,
+    );
+    const trace = await service.traceOff();
+    const breakdown: number[][] = [];
+    for (const { messageId, sentMs, doneMs } of sent) {
+      const t = trace.get(messageId);
+      if (!t) continue;
+      const at = (absMs: number) => absMs - performance.timeOrigin;
+      breakdown.push([
+        sentMs - (sent[0]?.sentMs ?? 0),
+        doneMs - sentMs,
+        at(t.inputMs) - sentMs,
+        at(t.publishStartMs) - at(t.inputMs),
+        at(t.publishEndMs) - at(t.publishStartMs),
+        doneMs - at(t.publishEndMs),
+      ]);
+    }
+    const parts = [
+      'produce→engine read it',
+      'read→decided',
       'engine publish (acks=all)',
       'acked→CSMS has set',
-    ].entries()) {
-      const xs = breakdown.map((b) => b[i] as number).sort((a, b) => a - b);
+    ];
+    for (const [i, name] of parts.entries()) {
+      const xs = breakdown.map((b) => b[i + 2] as number).sort((a, b) => a - b);
       say(
         `    ${name}: p50 ${round2(percentile(xs, 50))} ms, p99 ${round2(percentile(xs, 99))} ms, max ${round2(xs[xs.length - 1] as number)} ms`,
       );
+    }
+    say('    the slowest, when (UTC, ms into the phase), total and parts:');
+    const startMs = performance.timeOrigin + (sent[0]?.sentMs ?? 0);
+    for (const b of breakdown.sort((x, y) => (y[1] as number) - (x[1] as number)).slice(0, 12)) {
+      const at = new Date(startMs + (b[0] as number)).toISOString().slice(11, 23);
+      say(`      ${at} (${Math.round(b[0] as number)}): ${b.slice(1).map(round2).join(' / ')}`);
     }
   }
 
@@ -731,9 +844,13 @@ async function runSize(
     brokerCpuUsPerMsgEngine: brokerPid === null ? null : perMsg(engineBrokerCpuUs),
     brokerCpuUsPerMsgBare: brokerPid === null ? null : perMsg(bareBrokerCpuUs),
     planCatchUpMs: Math.round(planCatchUpMs),
+    ingestMinorFaults,
     kafkaVersion,
   };
 }
+
+/** The niceness of the broker started here (null: an external one, or unknown). */
+let brokerNiceness: number | null = null;
 
 async function main() {
   let brokers = args.brokers;
@@ -741,16 +858,21 @@ async function main() {
   let stop = async () => {};
   let brokerPid: number | null = null;
   if (!brokers) {
-    const server = await startKafka({ version: args.version, ensureKcat: false });
+    const server = await startKafka({
+      version: args.version,
+      ensureKcat: false,
+      niceness: Number(args['broker-nice']),
+    });
+    brokerNiceness = server.niceness;
     brokers = server.brokers;
     version = server.version;
     stop = () => server.stop();
     brokerPid = server.pid;
-    say(`Kafka ${server.version} on ${brokers}`);
+    say(`Kafka ${server.version} on ${brokers}, niceness ${server.niceness}`);
   }
   try {
     for (const size of sizes) {
-      const result = await runSize(brokers, version, size, brokerPid);
+      const result = { ...(await runSize(brokers, version, size, brokerPid)), brokerNiceness };
       if (args.json) console.log(JSON.stringify(result));
       else
         console.log(
