@@ -99,7 +99,9 @@ export const configSchema = z.object({
       /**
        * Service mode only (the engine has a scheduler): re-plans that nothing urgent waits for
        * (fleet events, prices, timer, restore) wait until input has been quiet this long, so a
-       * backlog is read before it is planned on…
+       * backlog is read before it is planned on. Live traffic does not wait: input that came in a
+       * batch of at most `backlogRecords` with nothing of its partition left unread (Kafka's high
+       * watermark), no backlog seen for a second…
        */
       deferQuietMs: quantity('ms').pipe(z.number().nonnegative()).default(20),
       /** …but never longer than this after their first trigger… */

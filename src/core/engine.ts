@@ -442,6 +442,8 @@ export function createEngine(deps: EngineDeps): Engine {
   let lastInputAtMs = Number.NEGATIVE_INFINITY;
   /** When a batch last said its partition had more than `planner.backlogRecords` unread. */
   let backlogSeenAtMs = Number.NEGATIVE_INFINITY;
+  /** The last unit with input was live traffic: small, and nothing of its partition left unread. */
+  let lastInputLive = false;
   let wakeArmed = false;
 
   const decideDeferred = (work: Work, out: EngineOutput) => {
@@ -450,10 +452,22 @@ export function createEngine(deps: EngineDeps): Engine {
     const startedMs = elapsedMs();
     // Input and backlog are noted on every unit, also while nothing waits: a re-plan deferred
     // by the next unit must still know the input was not quiet, or the engine behind.
-    if (work.records.length > 0) lastInputAtMs = startedMs;
+    if (work.records.length > 0) {
+      lastInputAtMs = startedMs;
+      lastInputLive = work.behindRecords === 0 && work.records.length <= backlogRecords;
+    }
     if ((work.behindRecords ?? 0) > backlogRecords) backlogSeenAtMs = startedMs;
     if (deferred.size === 0) return;
-    const quiet = !schedule || startedMs - lastInputAtMs >= deferQuietMs;
+    // Live traffic is not a backlog: when the last input came in a small unit with nothing of its
+    // partition left unread (the bus knows: Kafka's high watermark), nothing waits to be read
+    // first. Waiting for quiet then only piles re-plans up until the first gap in the traffic, and
+    // a pile released at once is a burst of setpoints that crowds the latency path out.
+    const live = lastInputLive && startedMs - backlogSeenAtMs >= BACKLOG_MEMORY_MS;
+    const quiet = !schedule || live || startedMs - lastInputAtMs >= deferQuietMs;
+    // A site decided urgently in this unit (a clamp) gets its follow-up in a later unit, so the
+    // urgent setpoints go to the bus without waiting for the optimised plan.
+    const decidedNow =
+      schedule && out.decisions.length > 0 ? new Set(out.decisions.map((d) => d.siteId)) : null;
     // Reading a backlog (a restart, a rebalance, a burst the engine is behind on): what it
     // plans now the rest of the backlog would make stale, so the cap is deferMaxBacklogMs.
     const deferMaxMs =
@@ -470,8 +484,8 @@ export function createEngine(deps: EngineDeps): Engine {
       const ageMs = work.nowMs - runtime.firstTriggerMs;
       const coalescing = coalesceMs > 0 && onlyCoalesced(runtime) ? coalesceMs - ageMs : 0;
       const holdMs = Math.max(coalescing, quiet ? 0 : Math.min(deferQuietMs, deferMaxMs - ageMs));
-      if (holdMs > 0) {
-        waitMs = Math.min(waitMs, holdMs);
+      if (holdMs > 0 || decidedNow?.has(siteId)) {
+        waitMs = Math.min(waitMs, Math.max(0, holdMs));
         continue;
       }
       if (schedule && out.decisions.length > 0 && elapsedMs() - startedMs >= deferSliceMs) {

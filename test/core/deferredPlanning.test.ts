@@ -308,6 +308,76 @@ describe('deferred re-planning (service mode)', () => {
     expect(decidedAtMs).toBeLessThan(700);
   });
 
+  /** One record as the Kafka bus hands it over, with what was still unread in its partition. */
+  const oneRecordBatch = async (
+    h: Awaited<ReturnType<typeof anEngine>>,
+    topic: 'fleet.state' | 'dso.power-variation',
+    message: { siteId: string; tsMs: number },
+    offset: number,
+    behindRecords: number,
+  ) =>
+    h.engine.handleBatch(
+      [
+        {
+          topic,
+          key: message.siteId,
+          value: JSON.stringify(message),
+          partition: 0,
+          offset: String(offset),
+          receivedMs: message.tsMs,
+        },
+      ],
+      behindRecords,
+    );
+
+  it('on live traffic (small batches, nothing unread behind them) re-plans without waiting for quiet', async () => {
+    // Live: a record every 10 ms, never quiet for deferQuietMs, but the engine is caught up.
+    // Behind: the same stream with a few records still unread each time waits as before.
+    const firstDecisionAtMs = async (behindRecords: number) => {
+      const rt = realTime();
+      const h = await withTopologies(rt, { planner: { deferQuietMs: 50, deferMaxMs: 400 } });
+      const before = h.engine.stats().decisions;
+      for (let i = 1; i <= 60; i++) {
+        rt.advance(10);
+        h.clock.advanceTo(T0 + i * 10);
+        const evse = `z1-s${1 + (i % 2)}-e1`;
+        await oneRecordBatch(
+          h,
+          'fleet.state',
+          anEvArrival('site-a', evse, anEv(), T0 + i * 10),
+          i,
+          behindRecords,
+        );
+        rt.fireDue();
+        await settle();
+        if (h.engine.stats().decisions > before) return i * 10;
+      }
+      return Number.POSITIVE_INFINITY;
+    };
+    expect(await firstDecisionAtMs(0)).toBeLessThanOrEqual(20);
+    const behindMs = await firstDecisionAtMs(3);
+    expect(behindMs).toBeGreaterThanOrEqual(400);
+    expect(behindMs).toBeLessThan(500);
+  });
+
+  it('on live traffic, the optimised plan follows a clamp in the next unit, never in the same one', async () => {
+    const rt = realTime();
+    const { h, solvers } = await aPlannedMpcSite(rt, { planner: { deferQuietMs: 50 } });
+    rt.advance(10);
+    await oneRecordBatch(h, 'dso.power-variation', aPowerVariation('site-a', { importLimitKw: 6 }, T0), 1, 0);
+    // The clamp's unit published the clamp alone: the DSO limit did not wait for the optimiser.
+    expect(solvers.slice(1)).toEqual(['clamp']);
+    expect(h.latestSet('site-a')[0]?.trigger).toBe('dsoVariation');
+    // The follow-up was scheduled at once (no quiet wait) and runs as its own unit.
+    expect(rt.timers.map((t) => t.atMs)).toContain(rt.elapsedMs());
+    rt.fireDue();
+    await settle();
+    expect(solvers.slice(1)).toEqual(['clamp', expect.stringMatching(/^mpc-/)]);
+    const optimised = h.latestSet('site-a');
+    expect(optimised[0]?.trigger).toBe('replan');
+    expect(sumKw(optimised)).toBeLessThanOrEqual(6 + 1e-9);
+  });
+
   it('without a scheduler (embedded, virtual time) plans in the same unit of work, as before', async () => {
     const h = await anEngine();
     h.send('fleet.state', aTopologyMessage(sites[0]!, T0));
