@@ -171,6 +171,23 @@ log4j.logger.kafka.server.KafkaRaftServer=INFO
 log4j.logger.kafka.server.BrokerServer=INFO
 `;
 
+/**
+ * EVFLEX_KAFKA_REQUEST_LOG=file (3.x brokers): every request the broker completes, with where
+ * its time went (queue, local, remote, response queue, send), written to that file. Heavy;
+ * for finding out whether a slow round trip was the broker's.
+ */
+function requestLogLines(): string {
+  const file = process.env.EVFLEX_KAFKA_REQUEST_LOG;
+  if (!file) return '';
+  return `log4j.logger.kafka.request.logger=DEBUG, requests
+log4j.additivity.kafka.request.logger=false
+log4j.appender.requests=org.apache.log4j.FileAppender
+log4j.appender.requests.File=${file}
+log4j.appender.requests.layout=org.apache.log4j.PatternLayout
+log4j.appender.requests.layout.ConversionPattern=[%d{ISO8601}] %m%n
+`;
+}
+
 const LOG4J2_PROPERTIES = `status = warn
 appender.stdout.type = Console
 appender.stdout.name = STDOUT
@@ -194,6 +211,8 @@ function jvmArgs(version: string, runDir: string, heapMb: number): string[] {
     '-Djava.awt.headless=true',
     `-Dkafka.logs.dir=${join(runDir, 'logs')}`,
     ...logging,
+    // EVFLEX_KAFKA_JVM_OPTS='-Xlog:gc:file=/tmp/gc.log:uptime': more JVM options (diagnostics).
+    ...(process.env.EVFLEX_KAFKA_JVM_OPTS?.split(' ').filter(Boolean) ?? []),
   ];
 }
 
@@ -363,7 +382,7 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaSer
     propsFile,
     serverProperties({ port, controllerPort, logDir, extra: opts.extraProperties ?? {} }),
   );
-  await writeFile(join(runDir, 'log4j.properties'), LOG4J1);
+  await writeFile(join(runDir, 'log4j.properties'), LOG4J1 + requestLogLines());
   await writeFile(join(runDir, 'log4j2.properties'), LOG4J2_PROPERTIES);
 
   const heapMb = opts.heapMb ?? 512;
