@@ -57,6 +57,12 @@ const cpuUs = () => {
   return user + system;
 };
 const reply = (message: object) => process.send?.(message);
+/** What every answer carries: the engine's counters, this process's CPU time and minor faults. */
+const status = () => ({
+  stats: service?.engine.stats(),
+  cpuUs: cpuUs(),
+  minorFaults: process.resourceUsage().minorPageFault,
+});
 
 let queue: Promise<void> = Promise.resolve();
 process.on('message', (request: Request) => {
@@ -112,16 +118,7 @@ process.on('message', (request: Request) => {
             p99Ms: loopDelay.percentile(99) / 1e6,
             maxMs: loopDelay.max / 1e6,
           };
-          reply({
-            op: request.op,
-            ok: true,
-            stats: service?.engine.stats(),
-            cpuUs: cpuUs(),
-            minorFaults: process.resourceUsage().minorPageFault,
-            trace,
-            threads,
-            mainLoop,
-          });
+          reply({ op: request.op, ok: true, ...status(), trace, threads, mainLoop });
           return;
         }
         case 'threads':
@@ -138,13 +135,7 @@ process.on('message', (request: Request) => {
         case 'stats':
           break;
       }
-      reply({
-        op: request.op,
-        ok: true,
-        stats: service?.engine.stats(),
-        cpuUs: cpuUs(),
-        minorFaults: process.resourceUsage().minorPageFault,
-      });
+      reply({ op: request.op, ok: true, ...status() });
     } catch (error) {
       reply({ op: request.op, ok: false, error: String(error) });
     }
