@@ -3,10 +3,11 @@
  * unless --brokers is given).
  *
  * Per size (1, 100, 1,000 sites of 50 EVSEs), with fresh topics and a fresh engine:
- *  - ingest: every site's topology and 50 EV arrivals are produced first; then the engine
- *    (the same service `evflex run --kafka` runs) joins and the clock runs until it has
- *    applied them all and published what they caused → `ingestMsgsPerS`. A bare kafkajs
- *    consumer reading the same records in a fresh group gives `baselineIngestMsgsPerS`.
+ *  - ingest: every site's topology, 50 EV arrivals and `--rounds` − 1 SoC updates per EVSE are
+ *    produced first; then the engine (the same service `evflex run --kafka` runs, in a process
+ *    of its own) joins and the clock runs until it has applied them all and published what they
+ *    caused → `ingestMsgsPerS`. A bare kafkajs consumer, also in a process of its own, reading
+ *    the same records in a fresh group gives `baselineIngestMsgsPerS`.
  *  - latency: a DSO power variation lowering a site's import limit is produced, and the clock
  *    runs until a separate consumer (as a CSMS would run) holds that site's complete setpoint
  *    set (every station's message of the decision, `setSize` of them), one variation at a
@@ -421,33 +422,31 @@ async function produceAll(producer: Producer, topic: string, messages: { key: st
 }
 
 /**
- * Bare kafkajs consumer: time from joining to having read `expected` records. With `parse`, it
- * also turns each value into a string and JSON.parses it — the least any consumer of JSON
- * messages does, shown beside the required baseline to say how much of the gap is the format.
+ * The ingest baseline: a bare kafkajs consumer in a process of its own (as the service under
+ * test is), from joining to having read `expected` records → msg/s and that process's CPU µs.
  */
-async function bareIngest(kafka: Kafka, topic: string, expected: number, parse = false): Promise<number> {
-  const consumer = kafka.consumer({
-    groupId: `bench-bare-${randomBytes(4).toString('hex')}`,
-    maxWaitTimeInMs: 100,
+async function bareIngest(
+  brokers: string,
+  topic: string,
+  expected: number,
+  parse = false,
+): Promise<{ msgsPerS: number; cpuUs: number }> {
+  const child = fork(fileURLToPath(new URL('./support/bareConsumerProcess.ts', import.meta.url)), [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
-  let count = 0;
-  let startMs = 0;
-  consumer.on(consumer.events.GROUP_JOIN, () => {
-    startMs = performance.now();
+  const result = new Promise<{ msgsPerS: number; cpuUs: number }>((resolve, reject) => {
+    child.once('message', (m: { msgsPerS: number; cpuUs: number }) => resolve(m));
+    child.once('exit', (code) => reject(new Error(`bare consumer exited with ${code}`)));
   });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    eachBatch: async ({ batch }) => {
-      if (parse) for (const m of batch.messages) JSON.parse(m.value?.toString('utf8') ?? 'null');
-      count += batch.messages.length;
-      if (count >= expected) wakeUp();
-    },
-  });
-  await waitUntil(() => count >= expected, 300_000, 'bare ingest');
-  const ms = performance.now() - startMs;
-  await consumer.disconnect();
-  return expected / (ms / 1000);
+  child.send({ brokers, topic, expected, parse });
+  const timeout = setTimeout(() => child.kill('SIGKILL'), 300_000);
+  try {
+    return await result;
+  } finally {
+    clearTimeout(timeout);
+    await new Promise((r) => (child.exitCode === null ? child.once('exit', r) : r(null)));
+  }
 }
 
 interface SetpointWatch {
@@ -684,11 +683,13 @@ async function runSize(
   // The baseline proper, with no engine running (the issue's "produce → consume with no engine").
   for (let i = 0; i < samples; i++) await echoSample(`echo-${i}`, baseline, oneHop);
 
-  const bareCpu0 = [processCpuUs(), pidCpuUs(brokerPid)];
-  const baselineIngestMsgsPerS = await bareIngest(kafka, `${prefix}fleet.state`, fleet.length);
-  const bareCpuUs = processCpuUs() - (bareCpu0[0] as number);
-  const bareBrokerCpuUs = pidCpuUs(brokerPid) - (bareCpu0[1] as number);
-  const parseOnlyIngestMsgsPerS = await bareIngest(kafka, `${prefix}fleet.state`, fleet.length, true);
+  const bareBrokerCpu0 = pidCpuUs(brokerPid);
+  const bare = await bareIngest(brokers, `${prefix}fleet.state`, fleet.length);
+  const baselineIngestMsgsPerS = bare.msgsPerS;
+  const bareCpuUs = bare.cpuUs;
+  const bareBrokerCpuUs = pidCpuUs(brokerPid) - bareBrokerCpu0;
+  const parseOnlyIngestMsgsPerS = (await bareIngest(brokers, `${prefix}fleet.state`, fleet.length, true))
+    .msgsPerS;
 
   const service = await startService(config);
   // The clock starts when the engine may fetch (joined, its partitions' snapshots loaded),
@@ -864,8 +865,8 @@ async function runSize(
     baselineIngestMsgsPerS: Math.round(baselineIngestMsgsPerS),
     ingestRatio: round2(ingestMsgsPerS / baselineIngestMsgsPerS),
     parseOnlyIngestMsgsPerS: Math.round(parseOnlyIngestMsgsPerS),
-    // CPU per fleet-state record (µs): the engine's process (all threads) vs this process while
-    // its bare consumer read them, and the broker's in each phase. Less load-dependent than rates.
+    // CPU per fleet-state record (µs): the engine's process (all threads) vs the bare consumer's
+    // process, and the broker's in each phase. Less load-dependent than rates.
     ingestCpuUsPerMsg: perMsg(engineCpuUs),
     baselineIngestCpuUsPerMsg: perMsg(bareCpuUs),
     brokerCpuUsPerMsgEngine: brokerPid === null ? null : perMsg(engineBrokerCpuUs),

@@ -1,0 +1,69 @@
+/**
+ * The ingest baseline of bench:latency in a process of its own, like the service under test:
+ * a bare kafkajs consumer in a fresh group reads `expected` records of a topic from the start,
+ * and the time and CPU from joining the group to having read them all are sent back. With
+ * `parse`, it also turns each value into a string and JSON.parses it (context: the least any
+ * consumer of JSON messages does).
+ *
+ *   parent → child (once): { brokers, topic, expected, parse }
+ *   child → parent (once): { msgsPerS, cpuUs } (cpuUs: this process, all threads, over the same span)
+ */
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { kafkaClient } from '../../src/adapters/kafka/kafkaClient';
+
+interface Request {
+  brokers: string;
+  topic: string;
+  expected: number;
+  parse: boolean;
+}
+
+const cpuUs = () => {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+};
+
+async function bareIngest({ brokers, topic, expected, parse }: Request) {
+  const kafka = kafkaClient({ brokers: [brokers], clientId: 'bench-bare' });
+  const consumer = kafka.consumer({
+    groupId: `bench-bare-${randomBytes(4).toString('hex')}`,
+    maxWaitTimeInMs: 100,
+  });
+  let count = 0;
+  let startMs = 0;
+  let startCpuUs = 0;
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    startMs = performance.now();
+    startCpuUs = cpuUs();
+  });
+  let finish: (result: { msgsPerS: number; cpuUs: number }) => void = () => {};
+  const done = new Promise<{ msgsPerS: number; cpuUs: number }>((resolve) => {
+    finish = resolve;
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      if (parse) for (const m of batch.messages) JSON.parse(m.value?.toString('utf8') ?? 'null');
+      count += batch.messages.length;
+      if (count >= expected)
+        finish({ msgsPerS: expected / ((performance.now() - startMs) / 1000), cpuUs: cpuUs() - startCpuUs });
+    },
+  });
+  const result = await done;
+  await consumer.disconnect();
+  return result;
+}
+
+process.once('message', (request: Request) => {
+  bareIngest(request).then(
+    (result) => process.send?.(result, () => process.exit(0)),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+});
+// The benchmark went away: do not outlive it.
+process.on('disconnect', () => process.exit(1));
