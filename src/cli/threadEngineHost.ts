@@ -31,7 +31,7 @@ export async function startThreadEngineHost(
   options: ThreadEngineHostOptions,
 ): Promise<EngineHost> {
   const data: EngineThreadData = { entry: new URL('./engineThreadMain.ts', import.meta.url).href, config };
-  const worker = new Worker(new URL('./engineThreadBootstrap.mjs', import.meta.url), {
+  const worker = new Worker(new URL('../adapters/thread/tsWorkerBootstrap.mjs', import.meta.url), {
     workerData: data,
     // Every input record leaves a parsed message behind; with V8's default young generation
     // (16 MB semi-spaces) they are scavenged and copied while still alive. 32 MB semi-spaces

@@ -14,8 +14,8 @@ export const RING_HEADER_WORDS = 2;
  * its end. A record is its length followed by its words. The producer writes the words, then
  * publishes them with `Atomics.store` of the tail; the consumer reads the tail with
  * `Atomics.load` (which orders the words, and the chunk bytes written before them), then frees
- * the space with `Atomics.store` of the head. The insert worker's copy of the consumer and
- * producer is `SHARED_RING_JS` below; both are tested against each other.
+ * the space with `Atomics.store` of the head. Each thread has its own `SharedRing` over the
+ * same buffer (`create` on one side, the constructor on the other).
  */
 export class SharedRing {
   readonly buffer: SharedArrayBuffer;
@@ -87,38 +87,3 @@ export class SharedRing {
     return n;
   }
 }
-
-/**
- * The same protocol in plain JavaScript for the insert worker, which runs from source text
- * (see workerThreadInserter.ts): `ringWrite(ring, record)` and
- * `ringRead(ring, onRecord)` over `new Int32Array(sharedRing.buffer)`.
- */
-export const SHARED_RING_JS = `
-function ringWrite(w, record) {
-  const mask = w.length - ${RING_HEADER_WORDS} - 1;
-  const head = Atomics.load(w, ${RING_HEAD});
-  const tail = w[${RING_TAIL}];
-  const length = record.length;
-  if (length + 1 > mask + 1 - ((tail - head) | 0)) return false;
-  w[${RING_HEADER_WORDS} + (tail & mask)] = length;
-  for (let i = 0; i < length; i++) w[${RING_HEADER_WORDS} + ((tail + 1 + i) & mask)] = record[i];
-  Atomics.store(w, ${RING_TAIL}, (tail + length + 1) | 0);
-  return true;
-}
-function ringRead(w, onRecord) {
-  const mask = w.length - ${RING_HEADER_WORDS} - 1;
-  const tail = Atomics.load(w, ${RING_TAIL});
-  let head = w[${RING_HEAD}];
-  let n = 0;
-  while (head !== tail) {
-    const length = w[${RING_HEADER_WORDS} + (head & mask)];
-    const record = new Array(length);
-    for (let i = 0; i < length; i++) record[i] = w[${RING_HEADER_WORDS} + ((head + 1 + i) & mask)];
-    if (onRecord(record) === false) break;
-    head = (head + length + 1) | 0;
-    Atomics.store(w, ${RING_HEAD}, head);
-    n++;
-  }
-  return n;
-}
-`;

@@ -1,6 +1,6 @@
-import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { RING_HEAD, RING_TAIL, SHARED_RING_JS, SharedRing } from './sharedRing';
+import type { InsertWorkerData } from './insertWorkerMain';
+import { SharedRing } from './sharedRing';
 import { TelemetryInsertError, type TelemetryInserter } from './telemetryInserter';
 
 export interface WorkerInserterConfig {
@@ -37,145 +37,6 @@ interface WorkerReply {
   error: { message: string; code: string } | null;
 }
 
-/*
- * The worker is plain JavaScript run with `eval: true`, so it starts the same way under tsx,
- * vitest and plain node (a .ts worker file would need each runner's loader). It only moves
- * bytes: the control thread encodes rows, this thread does HTTP, so socket writes, response
- * parsing and the client's promise churn never sit between two control steps.
- *
- * Inserts come and go through two SharedRings (see sharedRing.ts) and the rows are read in
- * place from SharedArrayBuffer chunks: a job is [id, queryId, chunkCount, (chunkId, offset,
- * length)…], a completion is [id]. Messages carry only what is rare: a new chunk or query
- * (registered once), an error with its text, spill files, inserts too big for the ring, close.
- */
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { Readable } = require('node:stream');
-const { createClient, ClickHouseError, ClickHouseLogLevel } = require(workerData.clientPath);
-${SHARED_RING_JS}
-// On Linux nice is per thread: this lowers only the insert thread, so under CPU contention
-// the control thread runs first and telemetry waits (it is buffered anyway).
-try { require('node:os').setPriority(workerData.niceness); } catch {}
-const client = createClient({
-  url: workerData.url,
-  username: workerData.username,
-  password: workerData.password,
-  request_timeout: workerData.requestTimeoutMs,
-  max_open_connections: workerData.maxOpenConnections,
-  application: 'evflex',
-  compression: { request: false, response: false },
-  log: { level: ClickHouseLogLevel.OFF },
-});
-const fs = require('node:fs');
-const fsp = require('node:fs/promises');
-const jobs = new Int32Array(workerData.jobRing);
-const completions = new Int32Array(workerData.completionRing);
-const chunks = new Map();
-const queries = new Map();
-const unsentCompletions = [];
-const describe = (e) => ({
-  message: String(e && e.message ? e.message : e),
-  code: e instanceof ClickHouseError ? String(e.code) : String((e && e.code) || ''),
-});
-async function exec(query, values) {
-  const result = await client.exec({ query, values });
-  await new Promise((resolve, reject) => {
-    result.stream.once('end', resolve);
-    result.stream.once('error', reject);
-    result.stream.resume();
-  });
-}
-// Same steps as writeSpillFile in spillFiles.ts: temp file, fsync, rename.
-async function writeSpill(path, chunks) {
-  const tmp = path + '.tmp';
-  const file = await fsp.open(tmp, 'w');
-  try {
-    for (const chunk of chunks) {
-      let offset = 0;
-      while (offset < chunk.length) offset += (await file.write(chunk, offset, chunk.length - offset)).bytesWritten;
-    }
-    await file.sync();
-  } catch (e) {
-    await file.close().catch(() => {});
-    await fsp.rm(tmp, { force: true });
-    throw e;
-  }
-  await file.close();
-  await fsp.rename(tmp, path);
-}
-const views = (msg) => msg.buffers.map((b, i) => Buffer.from(b, msg.offsets[i], msg.lengths[i]));
-function sendCompletions() {
-  while (unsentCompletions.length > 0 && ringWrite(completions, [unsentCompletions[0]])) unsentCompletions.shift();
-}
-async function insertFromRing(id, query, body) {
-  try {
-    await exec(query, Readable.from(body, { objectMode: false }));
-  } catch (e) {
-    // Errors are rare and carry text: they go by message.
-    parentPort.postMessage({ type: 'done', id, error: describe(e) });
-    return;
-  }
-  unsentCompletions.push(id);
-  sendCompletions();
-}
-function takeJob(job) {
-  const query = queries.get(job[1]);
-  if (query === undefined) return false;
-  const body = [];
-  for (let i = 0; i < job[2]; i++) {
-    const chunk = chunks.get(job[3 + 3 * i]);
-    // Registered by a message posted before the job was written; not delivered yet.
-    if (chunk === undefined) return false;
-    body.push(Buffer.from(chunk, job[4 + 3 * i], job[5 + 3 * i]));
-  }
-  void insertFromRing(job[0], query, body);
-  return true;
-}
-// Polled: the control thread never calls Atomics.notify (see sharedRing.ts), and a timer,
-// unlike Atomics.wait, leaves this thread's own socket I/O running between polls. After a
-// second without work the poll slows down, so an idle sink costs next to nothing.
-let idlePolls = 0;
-function poll() {
-  sendCompletions();
-  const taken = ringRead(jobs, takeJob);
-  const waiting = Atomics.load(jobs, ${RING_TAIL}) !== jobs[${RING_HEAD}] || unsentCompletions.length > 0;
-  idlePolls = taken > 0 || waiting ? 0 : idlePolls + 1;
-  setTimeout(poll, idlePolls * workerData.jobPollMs >= 1000 ? workerData.idlePollMs : workerData.jobPollMs);
-}
-poll();
-parentPort.on('message', async (msg) => {
-  if (msg.type === 'chunks') {
-    for (const [id, buffer] of msg.chunks) chunks.set(id, buffer);
-    return;
-  }
-  if (msg.type === 'forget') {
-    chunks.delete(msg.id);
-    return;
-  }
-  if (msg.type === 'query') {
-    queries.set(msg.id, msg.query);
-    return;
-  }
-  if (msg.type === 'close') {
-    await client.close().catch(() => {});
-    parentPort.postMessage({ type: 'closed' });
-    return;
-  }
-  let error = null;
-  try {
-    if (msg.type === 'insertFile') {
-      await exec(msg.query, fs.createReadStream(msg.path, { highWaterMark: 1 << 20 }));
-      // The rows are in: a failure to delete must not turn into a retry (a duplicate).
-      await fsp.unlink(msg.path).catch(() => {});
-    } else if (msg.type === 'spill') await writeSpill(msg.path, views(msg));
-    else await exec(msg.query, Readable.from(views(msg), { objectMode: false }));
-  } catch (e) {
-    error = describe(e);
-  }
-  parentPort.postMessage({ type: 'done', id: msg.id, error });
-});
-`;
-
 /**
  * Inserts on a worker thread. Chunks are SharedArrayBuffers the worker reads in place; inserts
  * and their completions travel through shared rings, so in steady state the control thread
@@ -183,7 +44,6 @@ parentPort.on('message', async (msg) => {
  * copied into shared memory first.
  */
 export function workerThreadInserter(config: WorkerInserterConfig): TelemetryInserter {
-  const clientPath = createRequire(import.meta.url).resolve('@clickhouse/client');
   const jobRingWords = config.jobRingWords ?? 16_384;
   const completionPollMs = config.completionPollMs ?? 2;
   const pending = new Map<number, Pending>();
@@ -237,18 +97,17 @@ export function workerThreadInserter(config: WorkerInserterConfig): TelemetryIns
     completionRing = SharedRing.create(1024);
     chunkIds = new WeakMap();
     queryIds = new Map();
-    const w = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: {
-        ...config,
-        niceness: config.niceness ?? 10,
-        jobPollMs: config.jobPollMs ?? 1,
-        idlePollMs: config.idlePollMs ?? 20,
-        clientPath,
-        jobRing: jobRing.buffer,
-        completionRing: completionRing.buffer,
-      },
-    });
+    const data: InsertWorkerData & { entry: string } = {
+      // The insert thread's code (insertWorkerMain.ts), loaded the way the engine thread is.
+      entry: new URL('./insertWorkerMain.ts', import.meta.url).href,
+      ...config,
+      niceness: config.niceness ?? 10,
+      jobPollMs: config.jobPollMs ?? 1,
+      idlePollMs: config.idlePollMs ?? 20,
+      jobRing: jobRing.buffer,
+      completionRing: completionRing.buffer,
+    };
+    const w = new Worker(new URL('../thread/tsWorkerBootstrap.mjs', import.meta.url), { workerData: data });
     w.unref();
     w.on('message', (msg: WorkerReply) => {
       if (msg.type === 'closed') {

@@ -1,14 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SHARED_RING_JS, SharedRing } from '../../../src/adapters/clickhouse/sharedRing';
+import { SharedRing } from '../../../src/adapters/clickhouse/sharedRing';
 import { workerThreadInserter } from '../../../src/adapters/clickhouse/workerThreadInserter';
-
-/** The worker's copy of the protocol, loaded the way the worker loads it (from source text). */
-const workerSide = new Function(`${SHARED_RING_JS}; return { ringWrite, ringRead };`)() as {
-  ringWrite: (ring: Int32Array, record: number[]) => boolean;
-  ringRead: (ring: Int32Array, onRecord: (record: number[]) => boolean | undefined) => number;
-};
 
 const readAll = (ring: SharedRing): number[][] => {
   const out: number[][] = [];
@@ -71,25 +65,26 @@ describe('SharedRing', () => {
     expect(readAll(ring)).toEqual([[2], [3]]);
   });
 
-  it("agrees with the worker's copy in both directions, wrap-around included", () => {
+  it('carries jobs one way and completions back between two views of the same buffers, wrap-around included', () => {
     const jobs = SharedRing.create(32);
     const completions = SharedRing.create(16);
-    const jobView = new Int32Array(jobs.buffer);
-    const completionView = new Int32Array(completions.buffer);
+    // The insert thread's side: its own SharedRing over each buffer, as insertWorkerMain builds them.
+    const workerJobs = new SharedRing(jobs.buffer);
+    const workerCompletions = new SharedRing(completions.buffer);
     const completed: number[] = [];
     for (let seq = 0; seq < 300; seq++) {
       expect(jobs.tryWrite(aRecord(seq))).toBe(true);
-      workerSide.ringRead(jobView, (record) => {
-        expect(record).toEqual(aRecord(seq));
-        return workerSide.ringWrite(completionView, [record[0]]);
+      workerJobs.read((record, length) => {
+        expect(Array.from(record.subarray(0, length))).toEqual(aRecord(seq));
+        return workerCompletions.tryWrite([record[0] as number]);
       });
       // Completions read every third job: several wait in the ring, in order.
-      if (seq % 3 === 2) for (const [id] of readAll(completions)) completed.push(id);
+      if (seq % 3 === 2) for (const [id] of readAll(completions)) completed.push(id as number);
     }
-    for (const [id] of readAll(completions)) completed.push(id);
+    for (const [id] of readAll(completions)) completed.push(id as number);
     expect(completed).toEqual(Array.from({ length: 300 }, (_, i) => i));
-    // And the worker's producer refuses when full, as the class does.
-    while (workerSide.ringWrite(completionView, [1, 2, 3])) {}
+    // And the other side's producer refuses when full.
+    while (workerCompletions.tryWrite([1, 2, 3])) {}
     expect(completions.usedWords).toBeGreaterThan(16 - 4);
   });
 });
