@@ -51,6 +51,18 @@ async function withTopologies(rt: ReturnType<typeof realTime>, config = {}) {
   return h;
 }
 
+const THREE_EVSES = ['z1-s1-e1', 'z1-s1-e2', 'z1-s2-e1'];
+
+/** site-a's topology and three EV arrivals, delivered, then planned once the deferral has passed. */
+async function siteAWithThreeEvs(h: Awaited<ReturnType<typeof anEngine>>, rt: ReturnType<typeof realTime>) {
+  h.send('fleet.state', aTopologyMessage(sites[0]!, T0));
+  for (const evse of THREE_EVSES) h.send('fleet.state', anEvArrival('site-a', evse, anEv(), T0));
+  await h.deliver();
+  rt.advance(60);
+  rt.fireDue();
+  await settle();
+}
+
 /** site-a with three EVs, planned once by the MPC planner; `solvers` lists every decision's solver. */
 async function aPlannedMpcSite(rt: ReturnType<typeof realTime>, config = {}) {
   const h = await anEngine(config, createMpcPlanner(parseConfig({})), rt);
@@ -58,13 +70,7 @@ async function aPlannedMpcSite(rt: ReturnType<typeof realTime>, config = {}) {
   h.engine.outputs$.subscribe((o) => {
     for (const d of o.decisions) solvers.push(d.decision.solver);
   });
-  h.send('fleet.state', aTopologyMessage(sites[0]!, T0));
-  for (const evse of ['z1-s1-e1', 'z1-s1-e2', 'z1-s2-e1'])
-    h.send('fleet.state', anEvArrival('site-a', evse, anEv(), T0));
-  await h.deliver();
-  rt.advance(60);
-  rt.fireDue();
-  await settle();
+  await siteAWithThreeEvs(h, rt);
   expect(solvers).toEqual([expect.stringMatching(/^mpc-/)]);
   return { h, solvers };
 }
@@ -75,8 +81,7 @@ describe('deferred re-planning (service mode)', () => {
     const h = await withTopologies(rt, { planner: { deferQuietMs: 5 } });
     const before = h.engine.stats().decisions;
     for (const site of sites)
-      for (const evse of ['z1-s1-e1', 'z1-s1-e2', 'z1-s2-e1'])
-        h.send('fleet.state', anEvArrival(site.siteId, evse, anEv(), T0));
+      for (const evse of THREE_EVSES) h.send('fleet.state', anEvArrival(site.siteId, evse, anEv(), T0));
     await h.deliver();
     expect(h.engine.stats().decisions).toBe(before);
     expect(h.engine.stats().deferredSites).toBe(4);
@@ -131,13 +136,7 @@ describe('deferred re-planning (service mode)', () => {
       },
     };
     const h = await anEngine({}, counting, rt);
-    h.send('fleet.state', aTopologyMessage(sites[0]!, T0));
-    for (const evse of ['z1-s1-e1', 'z1-s1-e2', 'z1-s2-e1'])
-      h.send('fleet.state', anEvArrival('site-a', evse, anEv(), T0));
-    await h.deliver();
-    rt.advance(50);
-    rt.fireDue();
-    await settle();
+    await siteAWithThreeEvs(h, rt);
     const plansBefore = plans;
     expect(sumKw(h.latestSet('site-a'))).toBeCloseTo(33, 3);
 

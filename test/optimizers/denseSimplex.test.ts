@@ -39,18 +39,20 @@ function anLp(
   };
 }
 
+/** max 3x + 5y, x ≤ 4, 2y ≤ 12, 3x + 2y ≤ 18 (as min −3x − 5y): x = 2, y = 6. */
+const textbookLp = () =>
+  anLp(
+    [-3, -5],
+    [
+      [[1, 0], -INF, 4],
+      [[0, 2], -INF, 12],
+      [[3, 2], -INF, 18],
+    ],
+  );
+
 describe('denseSimplex', () => {
   it('solves a textbook LP (max 3x + 5y, x ≤ 4, 2y ≤ 12, 3x + 2y ≤ 18: x = 2, y = 6)', () => {
-    const r = denseSimplex(
-      anLp(
-        [-3, -5],
-        [
-          [[1, 0], -INF, 4],
-          [[0, 2], -INF, 12],
-          [[3, 2], -INF, 18],
-        ],
-      ),
-    );
+    const r = denseSimplex(textbookLp());
     expect(r.status).toBe('optimal');
     expect(r.objective).toBeCloseTo(-36, 9);
     expect(Array.from(r.x)).toEqual([expect.closeTo(2, 9), expect.closeTo(6, 9)]);
@@ -124,17 +126,7 @@ describe('denseSimplex', () => {
   });
 
   it('stops at its iteration cap', () => {
-    const r = denseSimplex(
-      anLp(
-        [-3, -5],
-        [
-          [[1, 0], -INF, 4],
-          [[0, 2], -INF, 12],
-          [[3, 2], -INF, 18],
-        ],
-      ),
-      { maxIterations: 1 },
-    );
+    const r = denseSimplex(textbookLp(), { maxIterations: 1 });
     expect(r.status).toBe('iterationLimit');
     expect(r.iterations).toBe(1);
   });
