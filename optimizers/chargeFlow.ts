@@ -344,23 +344,11 @@ class ResidualGraph {
   dijkstra(src: number, dst: number): number {
     const dist = this.dist;
     const pi = this.pi;
-    dist.fill(Number.POSITIVE_INFINITY);
-    const heap = this.heap;
-    const pos = this.heapPos;
-    let size = 0;
-    dist[src] = 0;
-    heap[size] = src;
-    pos[src] = size++;
+    let size = this.seedHeap(src);
     let work = 1;
     while (size > 0) {
-      const u = heap[0];
-      pos[u] = -1;
+      const u = this.popMin(size);
       size--;
-      if (size > 0) {
-        heap[0] = heap[size];
-        pos[heap[0]] = 0;
-        this.siftDown(0, size);
-      }
       if (u === dst) break;
       const du = dist[u];
       const pu = pi[u];
@@ -368,23 +356,10 @@ class ResidualGraph {
         const a = this.adj[k];
         if (this.cap[a] <= 1e-12) continue;
         work++;
-        const v = this.head[a];
-        const pv = pi[v];
-        if (pv === Number.POSITIVE_INFINITY) continue;
-        let rc = this.cost[a] + pu - pv;
-        if (rc < 0) rc = 0;
-        const nd = du + rc;
-        if (nd < dist[v]) {
-          dist[v] = nd;
-          if (pos[v] < 0) {
-            heap[size] = v;
-            pos[v] = size++;
-          }
-          this.siftUp(pos[v]);
-        }
+        size = this.relax(a, this.head[a], du, pu, size, false);
       }
     }
-    for (let i = 0; i < size; i++) pos[heap[i]] = -1;
+    for (let i = 0; i < size; i++) this.heapPos[this.heap[i]] = -1;
     return work;
   }
 
@@ -392,44 +367,66 @@ class ResidualGraph {
   dijkstraToSink(dst: number): void {
     const dist = this.dist;
     const pi = this.pi;
-    dist.fill(Number.POSITIVE_INFINITY);
-    const heap = this.heap;
-    const pos = this.heapPos;
-    let size = 0;
-    dist[dst] = 0;
-    heap[size] = dst;
-    pos[dst] = size++;
+    let size = this.seedHeap(dst);
     while (size > 0) {
-      const v = heap[0];
-      pos[v] = -1;
+      const v = this.popMin(size);
       size--;
-      if (size > 0) {
-        heap[0] = heap[size];
-        pos[heap[0]] = 0;
-        this.siftDown(0, size);
-      }
       const dv = dist[v];
       const pv = pi[v];
       if (pv === Number.POSITIVE_INFINITY) continue;
       for (let k = this.start[v]; k < this.start[v + 1]; k++) {
         const b = this.adj[k] ^ 1; // u → v
         if (this.cap[b] <= 1e-12) continue;
-        const u = this.head[this.adj[k]];
-        const pu = pi[u];
-        if (pu === Number.POSITIVE_INFINITY) continue;
-        let rc = this.cost[b] + pu - pv;
-        if (rc < 0) rc = 0;
-        const nd = dv + rc;
-        if (nd < dist[u]) {
-          dist[u] = nd;
-          if (pos[u] < 0) {
-            heap[size] = u;
-            pos[u] = size++;
-          }
-          this.siftUp(pos[u]);
-        }
+        size = this.relax(b, this.head[this.adj[k]], dv, pv, size, true);
       }
     }
+  }
+
+  /** Resets the distances to ∞ and the heap to `v` alone at distance 0; returns the heap size. */
+  private seedHeap(v: number): number {
+    this.dist.fill(Number.POSITIVE_INFINITY);
+    this.dist[v] = 0;
+    this.heap[0] = v;
+    this.heapPos[v] = 0;
+    return 1;
+  }
+
+  /** Takes the nearest node off a heap of `size` entries (the caller's size drops by one) and returns it. */
+  private popMin(size: number): number {
+    const heap = this.heap;
+    const pos = this.heapPos;
+    const u = heap[0];
+    pos[u] = -1;
+    const last = size - 1;
+    if (last > 0) {
+      heap[0] = heap[last];
+      pos[heap[0]] = 0;
+      this.siftDown(0, last);
+    }
+    return u;
+  }
+
+  /**
+   * Offers `to` the settled node's distance `d` plus the reduced cost of arc `a` (clamped at 0 against rounding),
+   * `pFrom` the settled node's potential; reversed (scan towards the sink), `to` is the arc's tail, not its head, so
+   * the potentials change sides. Returns the heap size.
+   */
+  private relax(a: number, to: number, d: number, pFrom: number, size: number, reversed: boolean): number {
+    const pTo = this.pi[to];
+    if (pTo === Number.POSITIVE_INFINITY) return size;
+    let rc = reversed ? this.cost[a] + pTo - pFrom : this.cost[a] + pFrom - pTo;
+    if (rc < 0) rc = 0;
+    const nd = d + rc;
+    if (!(nd < this.dist[to])) return size;
+    this.dist[to] = nd;
+    const pos = this.heapPos;
+    let n = size;
+    if (pos[to] < 0) {
+      this.heap[n] = to;
+      pos[to] = n++;
+    }
+    this.siftUp(pos[to]);
+    return n;
   }
 
   private siftUp(i0: number): void {

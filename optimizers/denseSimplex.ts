@@ -218,14 +218,7 @@ export function denseSimplex(lp: DenseLp, options: DenseSimplexOptions = {}): De
     const range = dir > 0 ? hi[q] - x[q] : x[q] - lo[q];
     let thetaMax = range;
     for (let i = 0; i < m; i++) {
-      const alpha = col[i] * dir;
-      if (Math.abs(alpha) <= PIVOT_TOL) continue;
-      const b = basis[i];
-      const v = x[b];
-      const limit = blockingBound(alpha, v, b);
-      if (limit === null) continue;
-      const tol = PRIMAL_TOL * Math.max(1, Math.abs(limit));
-      const t = alpha > 0 ? (v - limit + tol) / alpha : (limit - v + tol) / -alpha;
+      const t = blockingStep(col[i] * dir, basis[i], PRIMAL_TOL);
       if (t < thetaMax) thetaMax = t;
     }
     if (thetaMax === Number.POSITIVE_INFINITY) {
@@ -238,13 +231,9 @@ export function denseSimplex(lp: DenseLp, options: DenseSimplexOptions = {}): De
     let theta = range;
     for (let i = 0; i < m; i++) {
       const alpha = col[i] * dir;
-      if (Math.abs(alpha) <= PIVOT_TOL) continue;
       const b = basis[i];
-      const v = x[b];
-      const limit = blockingBound(alpha, v, b);
-      if (limit === null) continue;
-      const t = Math.max(0, alpha > 0 ? (v - limit) / alpha : (limit - v) / -alpha);
-      if (t > thetaMax) continue;
+      const t = Math.max(0, blockingStep(alpha, b, 0));
+      if (t === Number.POSITIVE_INFINITY || t > thetaMax) continue;
       const better = bland ? p < 0 || b < basis[p] : Math.abs(alpha) > pivotAbs;
       if (better) {
         p = i;
@@ -308,6 +297,20 @@ export function denseSimplex(lp: DenseLp, options: DenseSimplexOptions = {}): De
     if (v < lo[b] - tol) return lo[b];
     if (v > hi[b] + tol) return null;
     return hi[b] < Number.POSITIVE_INFINITY ? hi[b] : null;
+  }
+
+  /**
+   * The step θ at which basic variable b, moving by −α·θ, reaches its blocking bound, that bound relaxed by
+   * `relTol` · max(1, |bound|) (pass 1 of the ratio test; 0 in pass 2); ∞ if it does not block or α is too small
+   * to pivot on.
+   */
+  function blockingStep(alpha: number, b: number, relTol: number): number {
+    if (Math.abs(alpha) <= PIVOT_TOL) return Number.POSITIVE_INFINITY;
+    const v = x[b];
+    const limit = blockingBound(alpha, v, b);
+    if (limit === null) return Number.POSITIVE_INFINITY;
+    const tol = relTol * Math.max(1, Math.abs(limit));
+    return alpha > 0 ? (v - limit + tol) / alpha : (limit - v + tol) / -alpha;
   }
 
   /** Gauss-Jordan step on (p, q); the other rows are updated only where the pivot row is nonzero (mostly sparse). */
