@@ -42,13 +42,11 @@ export function buildLpModel(problem: PlanningProblem): LpModel {
   const colCost: number[] = [];
   const binary: boolean[] = [];
   const rows: LpModel['rows'] = [];
+  const cols: LpColumns = { colLo, colHi, colCost };
   const addCol = (name: string, lo: number, hi: number, cost: number, isBinary = false) => {
     colNames.push(name);
-    colLo.push(lo);
-    colHi.push(hi);
-    colCost.push(cost);
     binary.push(isBinary);
-    return colNames.length - 1;
+    return addLpColumn(cols, lo, hi, cost);
   };
   const chargeCol = new Int32Array(S * T).fill(-1);
   const dischargeCol = new Int32Array(S * T).fill(-1);
@@ -146,13 +144,7 @@ export function buildLpModel(problem: PlanningProblem): LpModel {
       let us = -1;
       if (upAt(t) > 0) {
         us = addCol(`us${s}_${t}`, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, 0);
-        rows.push({
-          name: `ru${s}_${t}`,
-          idx: [us, ...pIdx],
-          coef: [1, ...pCoef.map((x) => -x)],
-          lo: Number.NEGATIVE_INFINITY,
-          hi: dMax,
-        });
+        rows.push({ name: `ru${s}_${t}`, ...upBackingRow(us, pIdx, pCoef, dMax) });
         upRows[t].idx.push(us);
         upRows[t].coef.push(1);
       }
@@ -162,13 +154,7 @@ export function buildLpModel(problem: PlanningProblem): LpModel {
       let ws = -1;
       if (downAt(t) > 0) {
         ws = addCol(`ws${s}_${t}`, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, 0);
-        rows.push({
-          name: `rd${s}_${t}`,
-          idx: [ws, ...pIdx],
-          coef: [1, ...pCoef],
-          lo: Number.NEGATIVE_INFINITY,
-          hi: problem.maxChargeKw[s],
-        });
+        rows.push({ name: `rd${s}_${t}`, ...downBackingRow(ws, pIdx, pCoef, problem.maxChargeKw[s]) });
         downRows[t].idx.push(ws);
         downRows[t].coef.push(1);
       }
@@ -195,25 +181,17 @@ export function buildLpModel(problem: PlanningProblem): LpModel {
         // Reserve energy at both boundaries of slot k (q relative to the SoC at slot 0; before the window: 0):
         // the power held, us − p below p (V2G) or ws + p above 0, must last E within the SoC range.
         for (const boundary of [prev, q]) {
-          const bIdx = boundary >= 0 ? [boundary] : [];
-          const bCoef = boundary >= 0 ? [1] : [];
           const us = udCols[k];
           if (us >= 0)
             rows.push({
               name: `eu${rows.length}`,
-              idx: [...bIdx, us, ...udP[k]],
-              coef: [...bCoef, -E / etaD, ...udPc[k].map((x) => (x * E) / etaD)],
-              lo: socLow,
-              hi: Number.POSITIVE_INFINITY,
+              ...upEnduranceRow(boundary, us, udP[k], udPc[k], E, etaD, socLow),
             });
           const ws = wcCols[k];
           if (ws >= 0)
             rows.push({
               name: `ed${rows.length}`,
-              idx: [...bIdx, ws, ...udP[k]],
-              coef: [...bCoef, E * etaC, ...udPc[k].map((x) => x * E * etaC)],
-              lo: Number.NEGATIVE_INFINITY,
-              hi: socHigh,
+              ...downEnduranceRow(boundary, ws, udP[k], udPc[k], E, etaC, socHigh),
             });
         }
         prev = q;
@@ -310,6 +288,89 @@ export function buildLpModel(problem: PlanningProblem): LpModel {
       });
   }
   return { colNames, colLo, colHi, colCost, binary, rows, objectiveOffset, chargeCol, dischargeCol };
+}
+
+/** The column bounds and costs of an LP, as in `LpModel` (and `DenseLp`). */
+export interface LpColumns {
+  colLo: number[];
+  colHi: number[];
+  colCost: number[];
+}
+
+/** One row lo ≤ Σ coef·x[idx] ≤ hi (without the name `LpModel` gives it). */
+export interface LpRow {
+  idx: number[];
+  coef: number[];
+  lo: number;
+  hi: number;
+}
+
+/** Appends the column lo ≤ x ≤ hi at `cost` per unit; returns its index. */
+export function addLpColumn(cols: LpColumns, lo: number, hi: number, cost: number): number {
+  cols.colLo.push(lo);
+  cols.colHi.push(hi);
+  cols.colCost.push(cost);
+  return cols.colLo.length - 1;
+}
+
+/**
+ * Reserve rows of one session in one slot (shared with `windowLp` so both formulate the reserve alike), its power
+ * p = Σ pCoef·x[pIdx] (c − d): the up reserve held ready `usCol` ≤ p + dMax. Backing columns are free: negative where
+ * the plan itself cannot be held for the endurance.
+ */
+export function upBackingRow(usCol: number, pIdx: number[], pCoef: number[], dMaxKw: number): LpRow {
+  return {
+    idx: [usCol, ...pIdx],
+    coef: [1, ...pCoef.map((x) => -x)],
+    lo: Number.NEGATIVE_INFINITY,
+    hi: dMaxKw,
+  };
+}
+
+/** The down reserve held ready `wsCol` ≤ pMax − p (see `upBackingRow`). */
+export function downBackingRow(wsCol: number, pIdx: number[], pCoef: number[], pMaxKw: number): LpRow {
+  return { idx: [wsCol, ...pIdx], coef: [1, ...pCoef], lo: Number.NEGATIVE_INFINITY, hi: pMaxKw };
+}
+
+/**
+ * At a slot boundary, SoC − (us − p)·E/ηd ≥ socLow: the extra discharge held lasts E hours. `socCol` is the SoC
+ * column there, -1 where the SoC is a constant (folded into `socLowKwh`).
+ */
+export function upEnduranceRow(
+  socCol: number,
+  usCol: number,
+  pIdx: number[],
+  pCoef: number[],
+  enduranceHours: number,
+  etaD: number,
+  socLowKwh: number,
+): LpRow {
+  const E = enduranceHours;
+  return {
+    idx: socCol >= 0 ? [socCol, usCol, ...pIdx] : [usCol, ...pIdx],
+    coef: [...(socCol >= 0 ? [1] : []), -E / etaD, ...pCoef.map((x) => (x * E) / etaD)],
+    lo: socLowKwh,
+    hi: Number.POSITIVE_INFINITY,
+  };
+}
+
+/** At a slot boundary, SoC + (ws + p)·E·ηc ≤ socHigh: the extra charging held lasts E hours (see `upEnduranceRow`). */
+export function downEnduranceRow(
+  socCol: number,
+  wsCol: number,
+  pIdx: number[],
+  pCoef: number[],
+  enduranceHours: number,
+  etaC: number,
+  socHighKwh: number,
+): LpRow {
+  const E = enduranceHours;
+  return {
+    idx: socCol >= 0 ? [socCol, wsCol, ...pIdx] : [wsCol, ...pIdx],
+    coef: [...(socCol >= 0 ? [1] : []), E * etaC, ...pCoef.map((x) => x * E * etaC)],
+    lo: Number.NEGATIVE_INFINITY,
+    hi: socHighKwh,
+  };
 }
 
 const fmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toPrecision(15));

@@ -1,6 +1,15 @@
 import { checkFeasibility } from './checkFeasibility';
 import { type DenseLp, type DenseSimplexWorkspace, denseSimplex } from './denseSimplex';
 import {
+  addLpColumn,
+  downBackingRow,
+  downEnduranceRow,
+  type LpColumns,
+  type LpRow,
+  upBackingRow,
+  upEnduranceRow,
+} from './lpModel';
+import {
   effectiveNodeLimits,
   type PlanningProblem,
   requiredEnergyKwh,
@@ -67,13 +76,11 @@ export function windowLp(
   const colCost: number[] = [];
   // The schedule as the simplex's start (feasible up to rounding: phase 1 has almost nothing to do).
   const start: number[] = [];
-  const rows: { idx: number[]; coef: number[]; lo: number; hi: number }[] = [];
+  const rows: LpRow[] = [];
+  const cols: LpColumns = { colLo, colHi, colCost };
   const addCol = (lo: number, hi: number, cost: number, x0: number) => {
-    colLo.push(lo);
-    colHi.push(hi);
-    colCost.push(cost);
     start.push(x0);
-    return colLo.length - 1;
+    return addLpColumn(cols, lo, hi, cost);
   };
   const chargeCol = new Int32Array(S * W).fill(-1);
   const dischargeCol = new Int32Array(S * W).fill(-1);
@@ -217,34 +224,19 @@ export function windowLp(
       if (upAt(t) > 0) {
         const us = addCol(Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, 0, pair[0]);
         modelUpKw[w] += pair[0];
-        rows.push({
-          idx: [us, ...pIdx],
-          coef: [1, ...pCoef.map((x) => -x)],
-          lo: Number.NEGATIVE_INFINITY,
-          hi: dMax,
-        });
+        rows.push(upBackingRow(us, pIdx, pCoef, dMax));
         upIdx[w].push(us);
         if (dMax > 0)
           for (const [col, constant] of bounds)
-            rows.push({
-              idx: col >= 0 ? [col, us, ...pIdx] : [us, ...pIdx],
-              coef: [...(col >= 0 ? [1] : []), -E / etaD, ...pCoef.map((x) => (x * E) / etaD)],
-              lo: socLow - constant,
-              hi: Number.POSITIVE_INFINITY,
-            });
+            rows.push(upEnduranceRow(col, us, pIdx, pCoef, E, etaD, socLow - constant));
       }
       if (downAt(t) > 0) {
         const ws = addCol(Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, 0, pair[1]);
         modelDownKw[w] += pair[1];
-        rows.push({ idx: [ws, ...pIdx], coef: [1, ...pCoef], lo: Number.NEGATIVE_INFINITY, hi: pMax });
+        rows.push(downBackingRow(ws, pIdx, pCoef, pMax));
         downIdx[w].push(ws);
         for (const [col, constant] of bounds)
-          rows.push({
-            idx: col >= 0 ? [col, ws, ...pIdx] : [ws, ...pIdx],
-            coef: [...(col >= 0 ? [1] : []), E * etaC, ...pCoef.map((x) => x * E * etaC)],
-            lo: Number.NEGATIVE_INFINITY,
-            hi: socHigh - constant,
-          });
+          rows.push(downEnduranceRow(col, ws, pIdx, pCoef, E, etaC, socHigh - constant));
       }
       prevY = y;
     }
