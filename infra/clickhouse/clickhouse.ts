@@ -4,10 +4,11 @@
  * `.cache/clickhouse/data` (kept across restarts; `--fresh` wipes it); `... stop` stops it by
  * the pid recorded in `.cache/clickhouse/current.json`; `... status` tells whether it is up.
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { readFileSync, rmSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { serverCli } from '../serverCli';
 import { pingClickHouse, startClickHouse, stopClickHouseByPid } from './clickhouseServer';
 
 interface CurrentServer {
@@ -21,11 +22,6 @@ const cacheDir = join(repoRoot, '.cache', 'clickhouse');
 const currentFile = join(cacheDir, 'current.json');
 const dataDir = join(cacheDir, 'data');
 
-function readCurrent(): CurrentServer | null {
-  if (!existsSync(currentFile)) return null;
-  return JSON.parse(readFileSync(currentFile, 'utf8')) as CurrentServer;
-}
-
 /** Alive and still our server: a recycled pid must never be signalled. */
 function isOurServer(server: CurrentServer): boolean {
   try {
@@ -36,65 +32,51 @@ function isOurServer(server: CurrentServer): boolean {
   }
 }
 
-function option(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-}
-
-async function main(argv: string[]): Promise<number> {
-  const [command, ...args] = argv;
-  const current = readCurrent();
-  switch (command) {
-    case 'start': {
-      if (current && isOurServer(current)) {
-        process.stdout.write(`already running: ${current.url} (pid ${current.pid})\n`);
-        return 0;
-      }
-      if (args.includes('--fresh')) rmSync(dataDir, { recursive: true, force: true });
-      await mkdir(dataDir, { recursive: true });
-      const port = option(args, '--port');
-      const nice = option(args, '--nice');
-      const server = await startClickHouse({
-        niceness: nice ? Number(nice) : undefined,
-        dataDir,
-        keepData: true,
-        detached: true,
-        httpPort: port ? Number(port) : undefined,
-        log: (line) => process.stderr.write(`${line}\n`),
-      });
-      const record: CurrentServer = { url: server.url, pid: server.pid, dataDir };
-      await writeFile(currentFile, `${JSON.stringify(record, null, 2)}\n`);
-      process.stdout.write(`${server.url}\n`);
-      process.stderr.write(
-        `clickhouse-server pid ${server.pid}, data in ${dataDir}; stop with: npx tsx infra/clickhouse/clickhouse.ts stop\n`,
-      );
+process.exitCode = await serverCli<CurrentServer>(process.argv.slice(2), {
+  currentFile,
+  usage:
+    'usage: npx tsx infra/clickhouse/clickhouse.ts start [--port N] [--nice N] [--fresh] | stop | status\n',
+  async start({ current, args, option, save }) {
+    if (current && isOurServer(current)) {
+      process.stdout.write(`already running: ${current.url} (pid ${current.pid})\n`);
       return 0;
     }
-    case 'stop': {
-      if (!current || !isOurServer(current)) {
-        process.stdout.write('not running\n');
-        await rm(currentFile, { force: true });
-        return 0;
-      }
-      await stopClickHouseByPid(current.pid);
-      await rm(currentFile, { force: true });
-      process.stdout.write(`stopped pid ${current.pid}\n`);
-      return 0;
-    }
-    case 'status': {
-      if (current && isOurServer(current) && (await pingClickHouse(current.url))) {
-        process.stdout.write(`running: ${current.url} (pid ${current.pid})\n`);
-        return 0;
-      }
+    if (args.includes('--fresh')) rmSync(dataDir, { recursive: true, force: true });
+    await mkdir(dataDir, { recursive: true });
+    const port = option('--port');
+    const nice = option('--nice');
+    const server = await startClickHouse({
+      niceness: nice ? Number(nice) : undefined,
+      dataDir,
+      keepData: true,
+      detached: true,
+      httpPort: port ? Number(port) : undefined,
+      log: (line) => process.stderr.write(`${line}\n`),
+    });
+    await save({ url: server.url, pid: server.pid, dataDir });
+    process.stdout.write(`${server.url}\n`);
+    process.stderr.write(
+      `clickhouse-server pid ${server.pid}, data in ${dataDir}; stop with: npx tsx infra/clickhouse/clickhouse.ts stop\n`,
+    );
+    return 0;
+  },
+  async stop({ current, forget }) {
+    if (!current || !isOurServer(current)) {
       process.stdout.write('not running\n');
-      return 1;
+      await forget();
+      return 0;
     }
-    default:
-      process.stderr.write(
-        'usage: npx tsx infra/clickhouse/clickhouse.ts start [--port N] [--nice N] [--fresh] | stop | status\n',
-      );
-      return 2;
-  }
-}
-
-process.exitCode = await main(process.argv.slice(2));
+    await stopClickHouseByPid(current.pid);
+    await forget();
+    process.stdout.write(`stopped pid ${current.pid}\n`);
+    return 0;
+  },
+  async status({ current }) {
+    if (current && isOurServer(current) && (await pingClickHouse(current.url))) {
+      process.stdout.write(`running: ${current.url} (pid ${current.pid})\n`);
+      return 0;
+    }
+    process.stdout.write('not running\n');
+    return 1;
+  },
+});
