@@ -1,5 +1,3 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { ConfigResourceTypes } from 'kafkajs';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { INPUT_TOPICS, OUTPUT_TOPICS } from '../../../models/topics';
@@ -15,11 +13,11 @@ import {
   aProducer,
   committedOffsets,
   highWatermarks,
+  produceWithKcat,
   testBrokers,
   waitFor,
 } from './kafkaTestKit';
 
-const execFileAsync = promisify(execFile);
 const clock = { nowMs: () => Date.now() };
 
 /** An engine stand-in: echoes every input to `setpoints` keyed like the input, tagged with the instance. */
@@ -284,19 +282,7 @@ describe('Kafka message bus against a real broker', () => {
     try {
       await bus.start({ onBatch: async (b) => void seen.push(...b) });
       const value = JSON.stringify({ hello: 'from kcat', tsMs: 1 });
-      const child = execFileAsync('kcat', [
-        '-P',
-        '-b',
-        brokers,
-        '-t',
-        `${config.topicsPrefix}fleet.state`,
-        '-K',
-        '\t',
-        '-X',
-        'partitioner=murmur2_random',
-      ]);
-      child.child.stdin?.end(`site-kcat\t${value}\n`);
-      await child;
+      await produceWithKcat(config, 'fleet.state', [{ key: 'site-kcat', value }]);
       await waitFor(() => seen.length === 1, 30_000, 'kcat record');
       expect(seen[0]).toMatchObject({ topic: 'fleet.state', key: 'site-kcat', value });
       expect(seen[0]?.partition).toBe(partitionForKey('site-kcat', 4));

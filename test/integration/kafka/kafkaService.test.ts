@@ -1,5 +1,3 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { AckMessage } from '../../../models/ack';
 import type { DeadLetterMessage } from '../../../models/deadLetter';
@@ -12,6 +10,7 @@ import {
   aKafkaConfig,
   aProducer,
   type Collector,
+  produceWithKcat,
   type TestProducer,
   testBrokers,
   waitFor,
@@ -19,7 +18,6 @@ import {
 import { completeSetpointSets, setpointsOf } from './setpointSets';
 import { anEvArrival, aPowerVariation, aSite, aTopologyMessage, keyed } from './siteBuilders';
 
-const execFileAsync = promisify(execFile);
 /** Service logs stay out of the test output, except a fatal one. */
 /** Waits for the ack of a request and returns it. */
 async function ackOf(collector: Collector, requestMessageId: string): Promise<AckMessage> {
@@ -209,22 +207,14 @@ describe('evflex service on a real broker', () => {
     it('consumes messages produced by kcat, a client that is not ours', async () => {
       const site = aSite('site-kcat');
       const now = Date.now();
-      const lines = [aTopologyMessage(site, now), anEvArrival(site, 0, now)]
-        .map((m) => `${m.siteId}\t${JSON.stringify(m)}`)
-        .join('\n');
-      const kcat = execFileAsync('kcat', [
-        '-P',
-        '-b',
-        brokers,
-        '-t',
-        `${config.topicsPrefix}fleet.state`,
-        '-K',
-        '\t',
-        '-X',
-        'partitioner=murmur2_random',
-      ]);
-      kcat.child.stdin?.end(`${lines}\n`);
-      await kcat;
+      await produceWithKcat(
+        config,
+        'fleet.state',
+        [aTopologyMessage(site, now), anEvArrival(site, 0, now)].map((m) => ({
+          key: m.siteId,
+          value: JSON.stringify(m),
+        })),
+      );
       await collector.waitFor(
         () =>
           setpointsOf(collector.of('setpoints')).some(

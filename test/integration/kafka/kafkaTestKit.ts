@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { type Consumer, Partitioners, type Producer } from 'kafkajs';
+import { promisify } from 'node:util';
+import { type Admin, type Consumer, Partitioners, type Producer } from 'kafkajs';
 import type { TopicName } from '../../../models/topics';
 import { kafkaClient } from '../../../src/adapters/kafka/kafkaClient';
 import type { EvflexConfig, EvflexConfigInput } from '../../../src/config/configSchema';
@@ -106,34 +108,60 @@ export async function waitFor(
   }
 }
 
-/** Committed offsets of a group per physical topic and partition. */
-export async function committedOffsets(
-  config: EvflexConfig,
-  logicalTopic: TopicName,
-): Promise<Map<number, string>> {
+/** Runs `use` with an admin client of the config's broker, disconnected afterwards even when `use` throws. */
+async function withAdmin<T>(config: EvflexConfig, use: (admin: Admin) => Promise<T>): Promise<T> {
   const admin = kafkaClient({ brokers: config.kafka?.brokers ?? [], clientId: 'test-admin' }).admin();
   await admin.connect();
   try {
-    const [topic] = await admin.fetchOffsets({
-      groupId: config.kafka?.groupId ?? '',
-      topics: [`${config.topicsPrefix}${logicalTopic}`],
-    });
-    return new Map((topic?.partitions ?? []).map((p) => [p.partition, p.offset]));
+    return await use(admin);
   } finally {
     await admin.disconnect();
   }
 }
 
-export async function highWatermarks(
+/** Committed offsets of a group per physical topic and partition. */
+export function committedOffsets(
   config: EvflexConfig,
   logicalTopic: TopicName,
 ): Promise<Map<number, string>> {
-  const admin = kafkaClient({ brokers: config.kafka?.brokers ?? [], clientId: 'test-admin' }).admin();
-  await admin.connect();
-  try {
+  return withAdmin(config, async (admin) => {
+    const [topic] = await admin.fetchOffsets({
+      groupId: config.kafka?.groupId ?? '',
+      topics: [`${config.topicsPrefix}${logicalTopic}`],
+    });
+    return new Map((topic?.partitions ?? []).map((p) => [p.partition, p.offset]));
+  });
+}
+
+export function highWatermarks(config: EvflexConfig, logicalTopic: TopicName): Promise<Map<number, string>> {
+  return withAdmin(config, async (admin) => {
     const offsets = await admin.fetchTopicOffsets(`${config.topicsPrefix}${logicalTopic}`);
     return new Map(offsets.map((p) => [p.partition, p.high]));
-  } finally {
-    await admin.disconnect();
-  }
+  });
+}
+
+const execFileAsync = promisify(execFile);
+
+/**
+ * Produces keyed records with kcat, a client that is not ours, to check interoperability; its murmur2_random
+ * partitioner is the Java client's default (and `partitionForKey`'s).
+ */
+export async function produceWithKcat(
+  config: EvflexConfig,
+  topic: TopicName,
+  records: { key: string; value: string }[],
+): Promise<void> {
+  const kcat = execFileAsync('kcat', [
+    '-P',
+    '-b',
+    (config.kafka?.brokers ?? []).join(','),
+    '-t',
+    `${config.topicsPrefix}${topic}`,
+    '-K',
+    '\t',
+    '-X',
+    'partitioner=murmur2_random',
+  ]);
+  kcat.child.stdin?.end(`${records.map((r) => `${r.key}\t${r.value}`).join('\n')}\n`);
+  await kcat;
 }
