@@ -47,6 +47,19 @@ function frequencySample(ctx: BadInputContext, overrides: Partial<FrequencyMessa
   };
 }
 
+/** The header of an `evseState` message from the simulated CSMS, shared by the bad EVSE states. */
+function evseStateHeader(ctx: BadInputContext & { stationId: string }) {
+  return {
+    messageId: ctx.messageId,
+    source: ctx.source ?? 'sim-csms',
+    siteId: ctx.siteId,
+    tsMs: ctx.atMs,
+    schemaVersion: SCHEMA_VERSION,
+    kind: 'evseState' as const,
+    stationId: ctx.stationId,
+  };
+}
+
 /** A frequency sample cut off mid-record, as after a truncated write. */
 export function malformedJsonInput(ctx: BadInputContext): BadInput {
   const json = JSON.stringify(frequencySample(ctx));
@@ -62,16 +75,7 @@ export function malformedJsonInput(ctx: BadInputContext): BadInput {
 
 /** A CSMS bug: an OCPP status the contract does not have and no evseId. */
 export function schemaViolationInput(ctx: BadInputContext & { stationId: string }): BadInput {
-  const message = {
-    messageId: ctx.messageId,
-    source: ctx.source ?? 'sim-csms',
-    siteId: ctx.siteId,
-    tsMs: ctx.atMs,
-    schemaVersion: SCHEMA_VERSION,
-    kind: 'evseState',
-    stationId: ctx.stationId,
-    status: 'Charging',
-  };
+  const message = { ...evseStateHeader(ctx), status: 'Charging' };
   return {
     atMs: ctx.atMs,
     topic: 'fleet.state',
@@ -167,13 +171,7 @@ export function keyMismatchInput(ctx: BadInputContext, otherKey = 'site-other'):
 /** An EV arriving at an EVSE the site's topology does not have. */
 export function unknownNodeInput(ctx: BadInputContext & { stationId: string }): BadInput {
   const message: EvseStateMessage = {
-    messageId: ctx.messageId,
-    source: ctx.source ?? 'sim-csms',
-    siteId: ctx.siteId,
-    tsMs: ctx.atMs,
-    schemaVersion: SCHEMA_VERSION,
-    kind: 'evseState',
-    stationId: ctx.stationId,
+    ...evseStateHeader(ctx),
     evseId: `${ctx.stationId}-99`,
     status: 'unavailable',
     session: null,

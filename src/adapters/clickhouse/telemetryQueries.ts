@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { EvflexError } from '../../core/evflexError';
+import type { SessionRecord } from './evaluateSessionEnergy';
 import { evseKey } from './evseKey';
 import type { TimedValue } from './holdSeries';
 import { assertIdentifier } from './migrateTelemetrySchema';
@@ -40,23 +41,13 @@ export interface TimeRange {
   toMs: number;
 }
 
-export interface SessionRow {
-  siteId: string;
-  sessionId: string;
-  evseId: string;
-  arrivalMs: number;
-  departureMs: number;
-  requestedKwh: number;
-  lastSeenMs: number;
-}
-
 /** Sessions overlapping the range, from the `fleet.state` inputs; requested = target when first seen. */
 export async function querySessions(
   client: ClickHouseClient,
   database: string,
   range: TimeRange,
   lookbackMs = 7 * 86_400_000,
-): Promise<SessionRow[]> {
+): Promise<SessionRecord[]> {
   const db = assertIdentifier(database);
   const raw = await rows<Record<string, string | number>>(
     client,
