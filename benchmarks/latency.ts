@@ -7,7 +7,10 @@
  *    produced first; then the engine (the same service `evflex run --kafka` runs, in a process
  *    of its own) joins and the clock runs until it has applied them all and published what they
  *    caused → `ingestMsgsPerS`. A bare kafkajs consumer, also in a process of its own, reading
- *    the same records in a fresh group gives `baselineIngestMsgsPerS`.
+ *    the same records in a fresh group gives `baselineIngestMsgsPerS`. Both are measured in
+ *    `--ingest-trials` trials (bare and engine alternating which goes first, each trial on
+ *    topics of its own): the rates are medians, `ingestRatio` the median of the trials' ratios,
+ *    `ingestRatios` all of them.
  *  - latency: a DSO power variation lowering a site's import limit is produced, and the clock
  *    runs until a separate consumer (as a CSMS would run) holds that site's complete setpoint
  *    set (every station's message of the decision, `setSize` of them), one variation at a
@@ -22,8 +25,9 @@
  *
  *   npm run bench:latency -- [--json] [--sizes 1,100,1000] [--evses 50] [--samples 1000]
  *                            [--version 3.9.2] [--brokers 127.0.0.1:9092] [--solver fast|placeholder]
- *                            [--planner '{"deferQuietMs":50}'] [--broker-nice -10]
- *                            [--broker-data memory|disk]
+ *                            [--planner '{"deferQuietMs":50}'] [--kafka '{"fetchMaxBytes":10485760}']
+ *                            [--broker-nice -10]
+ *                            [--broker-data memory|disk] [--ingest-trials 3]
  *
  * EVFLEX_BENCH_PROFILE=dir writes a CPU profile of each size's ingest phase there;
  * EVFLEX_BENCH_TRACE=1 prints where a variation's time goes (when the service read it, decided,
@@ -82,9 +86,17 @@ const { values: args } = parseArgs({
      */
     'broker-data': { type: 'string', default: 'memory' },
     partitions: { type: 'string', default: '12' },
+    /**
+     * Ingest trials per size: bare consumer and engine each read the fleet state this many
+     * times (fresh topics and a fresh engine per trial, the order alternating), and the medians
+     * are reported. One run's rates swing by tens of per cent on these shared machines.
+     */
+    'ingest-trials': { type: 'string', default: '3' },
     solver: { type: 'string', default: 'fast' },
     /** Extra planner config as JSON, e.g. '{"deferQuietMs":50}'. */
     planner: { type: 'string', default: '{}' },
+    /** Extra kafka config as JSON, e.g. '{"fetchMaxBytes":10485760}'. */
+    kafka: { type: 'string', default: '{}' },
     /** `process` (default): the service runs as a process of its own; `inline`: in this one (profile). */
     engine: { type: 'string', default: 'process' },
   },
@@ -92,6 +104,7 @@ const { values: args } = parseArgs({
 const sizes = args.sizes.split(',').map(Number);
 const evsesPerSite = Number(args.evses);
 const ingestRounds = Math.max(1, Number(args.rounds));
+const ingestTrials = Math.max(1, Number(args['ingest-trials']));
 const minSamples = Number(args.samples);
 const say = (line: string) => {
   if (!args.json) console.error(line);
@@ -571,6 +584,133 @@ async function startEcho(kafka: Kafka, from: string, to: string): Promise<Consum
   return consumer;
 }
 
+// ---------------------------------------------------------------- ingest trials
+
+function benchConfig(brokers: string, prefix: string): EvflexConfig {
+  return parseConfig({
+    instanceId: 'bench-engine',
+    topicsPrefix: prefix,
+    kafka: {
+      brokers: [brokers],
+      groupId: `bench-${prefix}`,
+      partitions: Number(args.partitions),
+      ...(JSON.parse(args.kafka) as object),
+    },
+    planner: { solver: args.solver, ...(JSON.parse(args.planner) as object) },
+  });
+}
+
+/** One reading of the fleet state: rate, CPU of the reader's process and of the broker meanwhile. */
+interface IngestReading {
+  msgsPerS: number;
+  cpuUs: number;
+  brokerCpuUs: number;
+}
+
+interface IngestTrial extends IngestReading {
+  ms: number;
+  /** Minor page faults of the service's process meanwhile (fresh memory touched). */
+  minorFaults: number;
+  bare: IngestReading;
+}
+
+async function bareIngestTrial(
+  brokers: string,
+  topic: string,
+  expected: number,
+  brokerPid: number | null,
+): Promise<IngestReading> {
+  const brokerCpu0 = pidCpuUs(brokerPid);
+  const bare = await bareIngest(brokers, topic, expected);
+  return { ...bare, brokerCpuUs: pidCpuUs(brokerPid) - brokerCpu0 };
+}
+
+/**
+ * The engine reading the fleet state: the clock starts when it may fetch (joined, its
+ * partitions' snapshots loaded), as the bare consumer's starts when it has joined, and stops
+ * when it has applied every record and published what they caused.
+ */
+async function engineIngestTrial(
+  service: ServiceUnderTest,
+  expected: number,
+  brokerPid: number | null,
+): Promise<Omit<IngestTrial, 'bare'>> {
+  const profiler = await startProfile();
+  const engineCpu0 = [await service.cpuUs(), pidCpuUs(brokerPid), await service.minorFaults()];
+  const threads0 = process.env.EVFLEX_BENCH_TRACE ? await service.threads() : [];
+  const startMs = performance.now();
+  await waitUntilAsync(async () => (await service.stats()).recordsIn >= expected, 600_000, 'engine ingest');
+  await service.flush();
+  const ms = performance.now() - startMs;
+  await profiler?.stop(`ingest-${expected}`);
+  if (process.env.EVFLEX_BENCH_TRACE)
+    for (const [name, onCpuMs, waitMs] of await service.threads()) {
+      const [, onCpu0 = 0, wait0 = 0] = threads0.find(([n]) => n === name) ?? [];
+      if (onCpuMs - onCpu0 > 5)
+        say(
+          `    ingest, service thread ${name}: ${Math.round(onCpuMs - onCpu0)} ms on a CPU, ${Math.round(waitMs - wait0)} ms waiting`,
+        );
+    }
+  return {
+    ms,
+    msgsPerS: expected / (ms / 1000),
+    cpuUs: (await service.cpuUs()) - (engineCpu0[0] as number),
+    brokerCpuUs: pidCpuUs(brokerPid) - (engineCpu0[1] as number),
+    minorFaults: (await service.minorFaults()) - (engineCpu0[2] as number),
+  };
+}
+
+/** A trial on topics of its own (so the fresh engine restores no snapshot and reads it all), removed after. */
+async function separateIngestTrial(
+  brokers: string,
+  fleet: { key: string; value: string }[],
+  brokerPid: number | null,
+  engineFirst: boolean,
+): Promise<IngestTrial> {
+  const prefix = `bench${randomBytes(3).toString('hex')}.`;
+  const config = benchConfig(brokers, prefix);
+  await createKafkaTopics(config);
+  const kafka = kafkaClient({ brokers: [brokers], clientId: 'bench-trial' });
+  // A producer of its own: one that knew the topics would fail on its next metadata refresh
+  // once they are deleted.
+  const producer = kafka.producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+    allowAutoTopicCreation: false,
+  });
+  await producer.connect();
+  await produceAll(producer, `${prefix}fleet.state`, fleet);
+  await producer.disconnect();
+  await settle(brokerPid);
+  const engine = async () => {
+    const service = await startService(config);
+    try {
+      return await engineIngestTrial(service, fleet.length, brokerPid);
+    } finally {
+      await service.stop();
+    }
+  };
+  const bare = () => bareIngestTrial(brokers, `${prefix}fleet.state`, fleet.length, brokerPid);
+  let trial: IngestTrial;
+  if (engineFirst) {
+    const read = await engine();
+    await settle(brokerPid);
+    trial = { ...read, bare: await bare() };
+  } else {
+    const bareRead = await bare();
+    await settle(brokerPid);
+    trial = { ...(await engine()), bare: bareRead };
+  }
+  const admin = kafka.admin();
+  await admin.connect();
+  const topics = (await admin.listTopics()).filter((topic) => topic.startsWith(prefix));
+  await admin.deleteTopics({ topics }).catch(() => {});
+  await admin.disconnect();
+  say(
+    `  ingest trial: engine ${Math.round(trial.msgsPerS)} msg/s, bare ${Math.round(trial.bare.msgsPerS)} (${engineFirst ? 'engine' : 'bare'} first)`,
+  );
+  return trial;
+}
+
 // ---------------------------------------------------------------- one size
 
 interface SizeResult {
@@ -593,6 +733,8 @@ interface SizeResult {
   ingestMsgsPerS: number;
   baselineIngestMsgsPerS: number;
   ingestRatio: number;
+  /** Engine ÷ bare consumer rate in each trial (the last one is the trial the latency phase follows). */
+  ingestRatios: number[];
   /** A bare consumer that also JSON.parses every value (not the target's baseline; context). */
   parseOnlyIngestMsgsPerS: number;
   ingestCpuUsPerMsg: number;
@@ -613,12 +755,7 @@ async function runSize(
   brokerPid: number | null,
 ): Promise<SizeResult> {
   const prefix = `bench${randomBytes(3).toString('hex')}.`;
-  const config: EvflexConfig = parseConfig({
-    instanceId: 'bench-engine',
-    topicsPrefix: prefix,
-    kafka: { brokers: [brokers], groupId: `bench-${prefix}`, partitions: Number(args.partitions) },
-    planner: { solver: args.solver, ...(JSON.parse(args.planner) as object) },
-  });
+  const config = benchConfig(brokers, prefix);
   await createKafkaTopics(config);
   const kafka = kafkaClient({ brokers: [brokers], clientId: 'bench' });
   const admin = kafka.admin();
@@ -646,6 +783,10 @@ async function runSize(
   const fleet = siteIds.flatMap((siteId) =>
     fleetMessages(siteId, nowMs, ingestRounds).map((value) => ({ key: siteId, value })),
   );
+  // The trials before the one the latency phase follows, each on topics of its own.
+  const trials: IngestTrial[] = [];
+  for (let t = 1; t < ingestTrials; t++)
+    trials.push(await separateIngestTrial(brokers, fleet, brokerPid, t % 2 === 1));
   await produceAll(producer, `${prefix}fleet.state`, fleet);
   say(`  ${siteCount} sites: ${fleet.length} fleet-state messages produced`);
 
@@ -683,42 +824,15 @@ async function runSize(
   // The baseline proper, with no engine running (the issue's "produce → consume with no engine").
   for (let i = 0; i < samples; i++) await echoSample(`echo-${i}`, baseline, oneHop);
 
-  const bareBrokerCpu0 = pidCpuUs(brokerPid);
-  const bare = await bareIngest(brokers, `${prefix}fleet.state`, fleet.length);
-  const baselineIngestMsgsPerS = bare.msgsPerS;
-  const bareCpuUs = bare.cpuUs;
-  const bareBrokerCpuUs = pidCpuUs(brokerPid) - bareBrokerCpu0;
+  // The last trial: its engine goes on to the latency phase (bare consumer first when the
+  // trials before alternated so).
+  const bare = await bareIngestTrial(brokers, `${prefix}fleet.state`, fleet.length, brokerPid);
   const parseOnlyIngestMsgsPerS = (await bareIngest(brokers, `${prefix}fleet.state`, fleet.length, true))
     .msgsPerS;
-
   const service = await startService(config);
-  // The clock starts when the engine may fetch (joined, its partitions' snapshots loaded),
-  // as the bare consumer's starts when it has joined.
-  const profiler = await startProfile();
-  const engineCpu0 = [await service.cpuUs(), pidCpuUs(brokerPid), await service.minorFaults()];
-  const threads0 = process.env.EVFLEX_BENCH_TRACE ? await service.threads() : [];
-  const ingestStart = performance.now();
-  await waitUntilAsync(
-    async () => (await service.stats()).recordsIn >= fleet.length,
-    600_000,
-    'engine ingest',
-  );
-  await service.flush();
-  const ingestMs = performance.now() - ingestStart;
-  await profiler?.stop(`ingest-${siteCount}`);
-  const ingestMsgsPerS = fleet.length / (ingestMs / 1000);
-  const engineCpuUs = (await service.cpuUs()) - (engineCpu0[0] as number);
-  const ingestMinorFaults = (await service.minorFaults()) - (engineCpu0[2] as number);
-  if (process.env.EVFLEX_BENCH_TRACE)
-    for (const [name, onCpuMs, waitMs] of await service.threads()) {
-      const [, onCpu0 = 0, wait0 = 0] = threads0.find(([n]) => n === name) ?? [];
-      if (onCpuMs - onCpu0 > 5)
-        say(
-          `    ingest, service thread ${name}: ${Math.round(onCpuMs - onCpu0)} ms on a CPU, ${Math.round(waitMs - wait0)} ms waiting`,
-        );
-    }
-  const engineBrokerCpuUs = pidCpuUs(brokerPid) - (engineCpu0[1] as number);
-  const perMsg = (us: number) => round2(us / fleet.length);
+  const engine = await engineIngestTrial(service, fleet.length, brokerPid);
+  trials.push({ ...engine, bare });
+  const ingestStart = performance.now() - engine.ms;
   // Re-plans nothing urgent waits for run once input is quiet: how long until every site has
   // its plan after the backlog was read (reported, and out of the way of the latency samples).
   await waitUntilAsync(
@@ -729,7 +843,7 @@ async function runSize(
     600_000,
     'plans after ingest',
   );
-  const planCatchUpMs = performance.now() - ingestStart - ingestMs;
+  const planCatchUpMs = performance.now() - ingestStart - engine.ms;
   // The measuring consumer shares this process with the engine's Kafka client: let it finish
   // reading the catch-up's setpoints (25 messages per site) before the first sample.
   await waitUntil(() => performance.now() - watch.lastSetpointMs > 500, 120_000, 'CSMS consumer drained');
@@ -741,9 +855,18 @@ async function runSize(
       `    one site's snapshot: ${snapshot?.value.length} bytes; engine stats ${JSON.stringify(inline.engine.stats())}`,
     );
   }
+  const ratios = trials.map((t) => round2(t.msgsPerS / t.bare.msgsPerS));
+  const median = (xs: number[]) =>
+    percentile(
+      [...xs].sort((a, b) => a - b),
+      50,
+    );
+  const ingestMsgsPerS = median(trials.map((t) => t.msgsPerS));
+  const baselineIngestMsgsPerS = median(trials.map((t) => t.bare.msgsPerS));
+  const perMsg = (us: number) => round2(us / fleet.length);
   say(
     `  ingest ${Math.round(ingestMsgsPerS)} msg/s (bare consumer ${Math.round(baselineIngestMsgsPerS)} msg/s, ` +
-      `one that only JSON.parses ${Math.round(parseOnlyIngestMsgsPerS)}); ` +
+      `one that only JSON.parses ${Math.round(parseOnlyIngestMsgsPerS)}; medians of ${trials.length}, ratios ${ratios.join(', ')}); ` +
       `every site planned ${Math.round(planCatchUpMs)} ms later`,
   );
 
@@ -863,16 +986,18 @@ async function runSize(
     ingestMessages: fleet.length,
     ingestMsgsPerS: Math.round(ingestMsgsPerS),
     baselineIngestMsgsPerS: Math.round(baselineIngestMsgsPerS),
-    ingestRatio: round2(ingestMsgsPerS / baselineIngestMsgsPerS),
+    ingestRatio: median(ratios),
+    ingestRatios: ratios,
     parseOnlyIngestMsgsPerS: Math.round(parseOnlyIngestMsgsPerS),
-    // CPU per fleet-state record (µs): the engine's process (all threads) vs the bare consumer's
-    // process, and the broker's in each phase. Less load-dependent than rates.
-    ingestCpuUsPerMsg: perMsg(engineCpuUs),
-    baselineIngestCpuUsPerMsg: perMsg(bareCpuUs),
-    brokerCpuUsPerMsgEngine: brokerPid === null ? null : perMsg(engineBrokerCpuUs),
-    brokerCpuUsPerMsgBare: brokerPid === null ? null : perMsg(bareBrokerCpuUs),
+    // CPU per fleet-state record (µs, medians over the trials): the engine's process (all
+    // threads) vs the bare consumer's process, and the broker's in each. Less load-dependent
+    // than rates.
+    ingestCpuUsPerMsg: perMsg(median(trials.map((t) => t.cpuUs))),
+    baselineIngestCpuUsPerMsg: perMsg(median(trials.map((t) => t.bare.cpuUs))),
+    brokerCpuUsPerMsgEngine: brokerPid === null ? null : perMsg(median(trials.map((t) => t.brokerCpuUs))),
+    brokerCpuUsPerMsgBare: brokerPid === null ? null : perMsg(median(trials.map((t) => t.bare.brokerCpuUs))),
     planCatchUpMs: Math.round(planCatchUpMs),
-    ingestMinorFaults,
+    ingestMinorFaults: engine.minorFaults,
     kafkaVersion,
   };
 }
