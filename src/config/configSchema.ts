@@ -25,6 +25,23 @@ export const configSchema = z.object({
       groupId: z.string().default('evflex-engine'),
       partitions: z.number().int().positive().default(12),
       replicationFactor: z.number().int().positive().default(1),
+      /**
+       * Bytes per fetch, all partitions together, and per partition (kafkajs `maxBytes`,
+       * `maxBytesPerPartition`; these are its defaults). 32 MiB / 4 MiB read a backlog more slowly
+       * (ingest 0.37–0.56 of a bare consumer vs 0.53–0.63 in five paired runs): a fetch's decoded
+       * records stay alive until their batches are handed over, so the consumer's young
+       * generation copies them, and every large response is fresh memory (more page faults).
+       */
+      fetchMaxBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(10 * 1024 * 1024),
+      fetchMaxBytesPerPartition: z
+        .number()
+        .int()
+        .positive()
+        .default(1024 * 1024),
     })
     .nullable()
     .default(null),

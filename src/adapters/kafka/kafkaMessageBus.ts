@@ -204,9 +204,8 @@ export class KafkaMessageBus implements MessageBus {
       rebalanceTimeout: 60_000,
       allowAutoTopicCreation: false,
       maxWaitTimeInMs: 500,
-      // Under a backlog, big fetches mean big batches: each site is planned once per batch.
-      maxBytesPerPartition: 4 * 1024 * 1024,
-      maxBytes: 32 * 1024 * 1024,
+      maxBytesPerPartition: kafkaConfig.fetchMaxBytesPerPartition,
+      maxBytes: kafkaConfig.fetchMaxBytes,
       retry: { retries: 8, initialRetryTime: 100 },
     });
     // Snapshots travel on their own connection, so setpoints and acks never queue behind them.
