@@ -129,7 +129,9 @@ export const configSchema = z.object({
        * While the engine reads a backlog — a batch was fetched with more than `backlogRecords`
        * records of its partition still unread (Kafka: behind the high watermark) — the cap is
        * `deferMaxBacklogMs` instead of `deferMaxMs`: plans made now the rest of the backlog
-       * would make stale. Urgent input (DSO, DR, frequency, topology) is decided at once as ever.
+       * would make stale; and a gap in the input does not count as quiet while a partition's
+       * last batch (within the last second) left more than that unread. Urgent input (DSO, DR,
+       * frequency, topology) is decided at once as ever.
        */
       backlogRecords: z.number().int().nonnegative().default(1_000),
       deferMaxBacklogMs: quantity('ms').pipe(z.number().positive()).default(30_000),

@@ -442,6 +442,18 @@ export function createEngine(deps: EngineDeps): Engine {
   let lastInputAtMs = Number.NEGATIVE_INFINITY;
   /** When a batch last said its partition had more than `planner.backlogRecords` unread. */
   let backlogSeenAtMs = Number.NEGATIVE_INFINITY;
+  /** Per `topic:partition`, what its last batch left unread, and when (the engine's elapsed time). */
+  const behindByPartition = new Map<string, { behindRecords: number; atMs: number }>();
+  /**
+   * A partition is still being read through a backlog: its last batch left more than
+   * `backlogRecords` unread, and came within BACKLOG_MEMORY_MS (one that went silent is not
+   * being read: revoked, or the broker is gone).
+   */
+  const readingBacklog = (nowMs: number, backlogRecords: number): boolean => {
+    for (const { behindRecords, atMs } of behindByPartition.values())
+      if (behindRecords > backlogRecords && nowMs - atMs < BACKLOG_MEMORY_MS) return true;
+    return false;
+  };
   /** The last unit with input was live traffic: small, and nothing of its partition left unread. */
   let lastInputLive = false;
   let wakeArmed = false;
@@ -457,13 +469,24 @@ export function createEngine(deps: EngineDeps): Engine {
       lastInputLive = work.behindRecords === 0 && work.records.length <= backlogRecords;
     }
     if ((work.behindRecords ?? 0) > backlogRecords) backlogSeenAtMs = startedMs;
+    const first = work.records[0];
+    if (first && work.behindRecords !== undefined)
+      behindByPartition.set(offsetKey(first.topic, first.partition), {
+        behindRecords: work.behindRecords,
+        atMs: startedMs,
+      });
     if (deferred.size === 0) return;
     // Live traffic is not a backlog: when the last input came in a small unit with nothing of its
     // partition left unread (the bus knows: Kafka's high watermark), nothing waits to be read
     // first. Waiting for quiet then only piles re-plans up until the first gap in the traffic, and
     // a pile released at once is a burst of setpoints that crowds the latency path out.
     const live = lastInputLive && startedMs - backlogSeenAtMs >= BACKLOG_MEMORY_MS;
-    const quiet = !schedule || live || startedMs - lastInputAtMs >= deferQuietMs;
+    // A gap in the input while a partition is still behind is the next fetch on its way, not
+    // quiet: what would be planned now the rest of the backlog makes stale.
+    const quiet =
+      !schedule ||
+      live ||
+      (startedMs - lastInputAtMs >= deferQuietMs && !readingBacklog(startedMs, backlogRecords));
     // A site decided urgently in this unit (a clamp) gets its follow-up in a later unit, so the
     // urgent setpoints go to the bus without waiting for the optimised plan.
     const decidedNow =

@@ -359,6 +359,31 @@ describe('deferred re-planning (service mode)', () => {
     expect(behindMs).toBeLessThan(500);
   });
 
+  it('while a partition is still behind, a gap in its input is the next fetch, not quiet: re-plans wait until it is read', async () => {
+    const rt = realTime();
+    const h = await withTopologies(rt, {
+      planner: { deferQuietMs: 50, deferMaxMs: 200, deferMaxBacklogMs: 2_000, backlogRecords: 100 },
+    });
+    const before = h.engine.stats().decisions;
+    // An arrival read from a partition with 5,000 records still unread behind it…
+    await oneRecordBatch(h, 'fleet.state', anEvArrival('site-a', 'z1-s1-e1', anEv(), T0 + 10), 1, 5_000);
+    // …then 150 ms without input (three times deferQuietMs): the next fetch is slow, say.
+    for (let step = 0; step < 3; step++) {
+      rt.advance(50);
+      rt.fireDue();
+      await settle();
+    }
+    expect(h.engine.stats().decisions).toBe(before);
+    // The partition's last batch: nothing left unread. Quiet from here on, and every site waiting
+    // (the four new ones, site-a with its arrivals) is planned.
+    await oneRecordBatch(h, 'fleet.state', anEvArrival('site-a', 'z1-s1-e2', anEv(), T0 + 170), 2, 0);
+    rt.advance(60);
+    rt.fireDue();
+    await settle();
+    expect(h.engine.stats().decisions).toBe(before + sites.length);
+    expect(h.engine.stats().deferredSites).toBe(0);
+  });
+
   it('on live traffic, the optimised plan follows a clamp in the next unit, never in the same one', async () => {
     const rt = realTime();
     const { h, solvers } = await aPlannedMpcSite(rt, { planner: { deferQuietMs: 50 } });
