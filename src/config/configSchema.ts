@@ -118,7 +118,7 @@ export const configSchema = z.object({
        * (fleet events, prices, timer, restore) wait until input has been quiet this long, so a
        * backlog is read before it is planned on. Live traffic does not wait: input that came in a
        * batch of at most `backlogRecords` with nothing of its partition left unread (Kafka's high
-       * watermark), no backlog seen for a second…
+       * watermark), no partition behind (see backlogRecords)…
        */
       deferQuietMs: quantity('ms').pipe(z.number().nonnegative()).default(20),
       /** …but never longer than this after their first trigger… */

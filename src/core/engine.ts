@@ -23,7 +23,7 @@ import {
 import { COALESCED_TRIGGERS, DEFERRABLE_TRIGGERS } from './triggers';
 import { type Validated, validateRecord } from './validateRecord';
 
-/** A backlog counts as being read while a batch said so within this long (partitions alternate). */
+/** A partition's last word on its backlog counts this long (partitions alternate; a silent one is not being read). */
 const BACKLOG_MEMORY_MS = 1_000;
 
 export interface EngineDeps {
@@ -440,8 +440,6 @@ export function createEngine(deps: EngineDeps): Engine {
   const deferred = new Set<string>();
   const schedule = deps.schedule;
   let lastInputAtMs = Number.NEGATIVE_INFINITY;
-  /** When a batch last said its partition had more than `planner.backlogRecords` unread. */
-  let backlogSeenAtMs = Number.NEGATIVE_INFINITY;
   /** Per `topic:partition`, what its last batch left unread, and when (the engine's elapsed time). */
   const behindByPartition = new Map<string, { behindRecords: number; atMs: number }>();
   /**
@@ -468,7 +466,6 @@ export function createEngine(deps: EngineDeps): Engine {
       lastInputAtMs = startedMs;
       lastInputLive = work.behindRecords === 0 && work.records.length <= backlogRecords;
     }
-    if ((work.behindRecords ?? 0) > backlogRecords) backlogSeenAtMs = startedMs;
     const first = work.records[0];
     if (first && work.behindRecords !== undefined)
       behindByPartition.set(offsetKey(first.topic, first.partition), {
@@ -476,27 +473,21 @@ export function createEngine(deps: EngineDeps): Engine {
         atMs: startedMs,
       });
     if (deferred.size === 0) return;
+    // Reading a backlog (a restart, a rebalance, a burst the engine is behind on): what it
+    // plans now the rest of the backlog would make stale.
+    const backlog = readingBacklog(startedMs, backlogRecords);
     // Live traffic is not a backlog: when the last input came in a small unit with nothing of its
     // partition left unread (the bus knows: Kafka's high watermark), nothing waits to be read
     // first. Waiting for quiet then only piles re-plans up until the first gap in the traffic, and
     // a pile released at once is a burst of setpoints that crowds the latency path out.
-    const live = lastInputLive && startedMs - backlogSeenAtMs >= BACKLOG_MEMORY_MS;
-    // A gap in the input while a partition is still behind is the next fetch on its way, not
-    // quiet: what would be planned now the rest of the backlog makes stale.
-    const quiet =
-      !schedule ||
-      live ||
-      (startedMs - lastInputAtMs >= deferQuietMs && !readingBacklog(startedMs, backlogRecords));
+    const live = lastInputLive && !backlog;
+    // While a partition is behind, a gap in the input is the next fetch on its way, not quiet.
+    const quiet = !schedule || live || (startedMs - lastInputAtMs >= deferQuietMs && !backlog);
     // A site decided urgently in this unit (a clamp) gets its follow-up in a later unit, so the
     // urgent setpoints go to the bus without waiting for the optimised plan.
     const decidedNow =
       schedule && out.decisions.length > 0 ? new Set(out.decisions.map((d) => d.siteId)) : null;
-    // Reading a backlog (a restart, a rebalance, a burst the engine is behind on): what it
-    // plans now the rest of the backlog would make stale, so the cap is deferMaxBacklogMs.
-    const deferMaxMs =
-      schedule && startedMs - backlogSeenAtMs < BACKLOG_MEMORY_MS
-        ? config.planner.deferMaxBacklogMs
-        : config.planner.deferMaxMs;
+    const deferMaxMs = schedule && backlog ? config.planner.deferMaxBacklogMs : config.planner.deferMaxMs;
     let waitMs = Number.POSITIVE_INFINITY;
     for (const siteId of deferred) {
       const runtime = sites.get(siteId);
