@@ -13,7 +13,13 @@
  *
  *   npm run bench:telemetry -- [--json] [--seconds 10] [--slice 2] [--rate 250000] [--evses 2000]
  *     [--diagnose] [--realtime [--realtime-priority 20] [--realtime-others 10]]
- *     [--single-threaded-gc] [--semi-space-mb 64] [--pin]
+ *     [--single-threaded-gc] [--semi-space-mb 64] [--pin] [--placement isolated|shared]
+ *
+ * --placement isolated (the default) is --realtime --pin: production's placement, ClickHouse on
+ * another host (here: other cores) and a real-time control thread. Where that is not permitted
+ * (no root, one CPU) it falls back to sharing and the JSON's `placement` says why.
+ * --placement shared: everything shares every core at SCHED_OTHER (add --realtime or --pin to
+ * take one of the two).
  *
  * --realtime puts the control (main) thread at SCHED_FIFO after the warm-up, for both the
  * sink-on and the sink-off slices; --realtime-others N also puts this process's other threads
@@ -58,6 +64,13 @@ const { values: args } = parseArgs({
     'single-threaded-gc': { type: 'boolean', default: false },
     'semi-space-mb': { type: 'string' },
     pin: { type: 'boolean', default: false },
+    /**
+     * `isolated` (default): --realtime and --pin, as in production, where ClickHouse runs on
+     * another host and the engine's control thread is real-time (infra/clickhouse/README.md);
+     * falls back to sharing, and says so, where that is not permitted. `shared`: every thread
+     * and the server share every core at SCHED_OTHER (unless --realtime / --pin are given).
+     */
+    placement: { type: 'string', default: 'isolated' },
   },
 });
 // V8 flags that must be set before the heap exists (and some are not allowed in NODE_OPTIONS).
@@ -452,8 +465,29 @@ try {
   await sink.flush();
   const warm = sink.stats();
   // After the warm-up, so the insert worker and the libuv pool threads exist.
+  const isolated = args.placement === 'isolated';
+  if (!isolated && args.placement !== 'shared')
+    throw new Error(`--placement ${args.placement}: isolated or shared`);
+  const placementNotes: string[] = [];
   if (args.realtime) setRealtime();
-  const cpuPinning = args.pin ? pinControlThread(server.pid) : 'none';
+  else if (isolated) {
+    try {
+      setRealtime();
+    } catch (error) {
+      placementNotes.push(`no SCHED_FIFO (${(error as Error).message.split('\n')[0]})`);
+    }
+  }
+  let cpuPinning = 'none';
+  if (args.pin) cpuPinning = pinControlThread(server.pid);
+  else if (isolated) {
+    try {
+      cpuPinning = pinControlThread(server.pid);
+    } catch (error) {
+      placementNotes.push(`no pinning (${(error as Error).message.split('\n')[0]})`);
+    }
+  }
+  const placement =
+    isolated && placementNotes.length > 0 ? `shared: ${placementNotes.join('; ')}` : args.placement;
   const schedPolicy = describeSchedPolicy();
 
   const emptyPhase = (): PhaseResult => ({
@@ -528,6 +562,7 @@ try {
     off.stepMs,
   ].map(sorted);
   const result = {
+    placement,
     schedPolicy,
     cpuPinning,
     nodeFlags,
