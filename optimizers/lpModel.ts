@@ -346,12 +346,8 @@ export function upEnduranceRow(
   socLowKwh: number,
 ): LpRow {
   const E = enduranceHours;
-  return {
-    idx: socCol >= 0 ? [socCol, usCol, ...pIdx] : [usCol, ...pIdx],
-    coef: [...(socCol >= 0 ? [1] : []), -E / etaD, ...pCoef.map((x) => (x * E) / etaD)],
-    lo: socLowKwh,
-    hi: Number.POSITIVE_INFINITY,
-  };
+  const pScaled = pCoef.map((x) => (x * E) / etaD);
+  return boundaryRow(socCol, usCol, -E / etaD, pIdx, pScaled, socLowKwh, Number.POSITIVE_INFINITY);
 }
 
 /** At a slot boundary, SoC + (ws + p)·E·ηc ≤ socHigh: the extra charging held lasts E hours (see `upEnduranceRow`). */
@@ -365,12 +361,23 @@ export function downEnduranceRow(
   socHighKwh: number,
 ): LpRow {
   const E = enduranceHours;
-  return {
-    idx: socCol >= 0 ? [socCol, wsCol, ...pIdx] : [wsCol, ...pIdx],
-    coef: [...(socCol >= 0 ? [1] : []), E * etaC, ...pCoef.map((x) => x * E * etaC)],
-    lo: Number.NEGATIVE_INFINITY,
-    hi: socHighKwh,
-  };
+  const pScaled = pCoef.map((x) => x * E * etaC);
+  return boundaryRow(socCol, wsCol, E * etaC, pIdx, pScaled, Number.NEGATIVE_INFINITY, socHighKwh);
+}
+
+/** lo ≤ SoC (when `socCol` ≥ 0) + reserveCoef·reserve + Σ pScaled·x[pIdx] ≤ hi: the shape both endurance rows share. */
+function boundaryRow(
+  socCol: number,
+  reserveCol: number,
+  reserveCoef: number,
+  pIdx: number[],
+  pScaled: number[],
+  lo: number,
+  hi: number,
+): LpRow {
+  return socCol >= 0
+    ? { idx: [socCol, reserveCol, ...pIdx], coef: [1, reserveCoef, ...pScaled], lo, hi }
+    : { idx: [reserveCol, ...pIdx], coef: [reserveCoef, ...pScaled], lo, hi };
 }
 
 const fmt = (x: number) => (Number.isInteger(x) ? String(x) : x.toPrecision(15));
