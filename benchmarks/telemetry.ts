@@ -73,6 +73,9 @@ const { values: args } = parseArgs({
     placement: { type: 'string', default: 'isolated' },
   },
 });
+const isolated = args.placement === 'isolated';
+if (!isolated && args.placement !== 'shared')
+  throw new Error(`--placement ${args.placement}: isolated or shared`);
 // V8 flags that must be set before the heap exists (and some are not allowed in NODE_OPTIONS).
 const v8Flags = [
   ...(args['single-threaded-gc'] ? ['--single-threaded-gc'] : []),
@@ -465,29 +468,23 @@ try {
   await sink.flush();
   const warm = sink.stats();
   // After the warm-up, so the insert worker and the libuv pool threads exist.
-  const isolated = args.placement === 'isolated';
-  if (!isolated && args.placement !== 'shared')
-    throw new Error(`--placement ${args.placement}: isolated or shared`);
+  // A step asked for by its flag must work; as part of the isolated default, it is skipped
+  // (and the JSON's `placement` says why) where it is not permitted.
   const placementNotes: string[] = [];
-  if (args.realtime) setRealtime();
-  else if (isolated) {
+  const placeStep = <T>(asked: boolean, step: () => T, otherwise: T, what: string): T => {
+    if (asked) return step();
+    if (!isolated) return otherwise;
     try {
-      setRealtime();
+      return step();
     } catch (error) {
-      placementNotes.push(`no SCHED_FIFO (${(error as Error).message.split('\n')[0]})`);
+      const e = error as Error & { stderr?: Buffer | string };
+      placementNotes.push(`${what} (${(String(e.stderr ?? '').trim() || e.message).split('\n')[0]})`);
+      return otherwise;
     }
-  }
-  let cpuPinning = 'none';
-  if (args.pin) cpuPinning = pinControlThread(server.pid);
-  else if (isolated) {
-    try {
-      cpuPinning = pinControlThread(server.pid);
-    } catch (error) {
-      placementNotes.push(`no pinning (${(error as Error).message.split('\n')[0]})`);
-    }
-  }
-  const placement =
-    isolated && placementNotes.length > 0 ? `shared: ${placementNotes.join('; ')}` : args.placement;
+  };
+  placeStep(args.realtime, setRealtime, undefined, 'no SCHED_FIFO');
+  const cpuPinning = placeStep(args.pin, () => pinControlThread(server.pid), 'none', 'no pinning');
+  const placement = placementNotes.length > 0 ? `shared: ${placementNotes.join('; ')}` : args.placement;
   const schedPolicy = describeSchedPolicy();
 
   const emptyPhase = (): PhaseResult => ({
