@@ -1,5 +1,6 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { aptInstall } from '../aptInstall';
 
 const SERVER_BINARIES = [
   '/usr/sbin/clickhouse-server',
@@ -17,25 +18,6 @@ export function findClickHouseServerBinary(): string | null {
   return which.status === 0 && found ? found : null;
 }
 
-/** Asynchronous, so a Kafka broker starting in the same process is not frozen meanwhile. */
-function aptGet(args: string[]): Promise<{ ok: boolean; output: string }> {
-  return new Promise((resolve) => {
-    // Lock timeout: another installer (e.g. the Kafka script's JDK) may hold dpkg's lock in parallel.
-    const child = spawn('apt-get', ['-o', 'DPkg::Lock::Timeout=600', ...args], {
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    const keep = (chunk: Buffer) => {
-      output = (output + chunk.toString('utf8')).slice(-16_000);
-    };
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    child.once('error', (error) => resolve({ ok: false, output: `${output}${error.message}` }));
-    child.once('close', (code) => resolve({ ok: code === 0, output }));
-  });
-}
-
 let installing: Promise<string> | null = null;
 
 /**
@@ -48,13 +30,7 @@ export function ensureClickHouseInstalled(log: (line: string) => void = () => {}
   if (existing) return Promise.resolve(existing);
   installing ??= (async () => {
     log('clickhouse-server not found; installing it with apt-get (Debian package)');
-    const install = ['install', '-y', '--no-install-recommends', 'clickhouse-server', 'clickhouse-client'];
-    let result = await aptGet(install);
-    if (!result.ok) {
-      // A clean machine may have no package lists yet.
-      await aptGet(['update']);
-      result = await aptGet(install);
-    }
+    const result = await aptInstall(['clickhouse-server', 'clickhouse-client']);
     const installed = findClickHouseServerBinary();
     if (!result.ok || !installed) {
       throw new Error(`could not install clickhouse-server with apt-get:\n${result.output.slice(-4000)}`);

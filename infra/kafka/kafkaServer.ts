@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { EvflexError } from '../../src/core/evflexError';
+import { aptInstall } from '../aptInstall';
 import { freePort } from '../freePort';
 
 const execFileAsync = promisify(execFile);
@@ -331,22 +332,11 @@ export async function stopKafkaPid(pid: number, graceMs = 20_000): Promise<void>
 /** Installs Debian's kcat when it is missing (tests use it as a client that is not ours). */
 export async function ensureKcat(): Promise<boolean> {
   if (await hasCommand('kcat')) return true;
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () =>
-    execFileAsync('apt-get', ['install', '-y', '-q', '--no-install-recommends', 'kcat'], {
-      env,
-      timeout: 300_000,
-    });
-  try {
-    await install();
-  } catch {
-    try {
-      await execFileAsync('apt-get', ['update', '-q'], { env, timeout: 300_000 });
-      await install();
-    } catch (error) {
-      process.stderr.write(`evflex: could not install kcat (${String(error).split('\n')[0]})\n`);
-      return false;
-    }
+  const result = await aptInstall(['kcat']);
+  if (!result.ok) {
+    const why = result.output.trim().split('\n').slice(-3).join(' | ');
+    process.stderr.write(`evflex: could not install kcat (${why})\n`);
+    return false;
   }
   return hasCommand('kcat');
 }

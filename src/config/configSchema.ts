@@ -42,6 +42,14 @@ export const configSchema = z.object({
         .int()
         .positive()
         .default(1024 * 1024),
+      /**
+       * Who decodes fetched records. `evflex` (default): evflex's own Fetch v11 decoder
+       * (`decodeFetchResponse`), one small object per record over the fetch's bytes, packed
+       * from there; kafkajs's made ~15 objects per record and was a third of the Kafka thread's
+       * CPU per record. `kafkajs`: kafkajs's own. Process-wide once a bus or snapshot store has
+       * started with `evflex` (it replaces kafkajs 2.2.4's decoder; other versions keep theirs).
+       */
+      fetchDecoder: z.enum(['evflex', 'kafkajs']).default('evflex'),
     })
     .nullable()
     .default(null),

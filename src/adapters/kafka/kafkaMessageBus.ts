@@ -16,6 +16,7 @@ import type { InboundRecord, OutboundRecord } from '../../core/ports/records';
 import { type PackedRecords, packRecords } from '../thread/packedRecords';
 import { coalesceLatestPerKey } from './coalesceLatestPerKey';
 import { coPartitionedAssigner } from './coPartitionedAssigner';
+import { installFetchDecoder } from './installFetchDecoder';
 import { kafkaClient } from './kafkaClient';
 import { type KafkaTopicNames, kafkaTopicNames } from './kafkaTopicNames';
 
@@ -132,6 +133,7 @@ export class KafkaMessageBus implements MessageBus {
     private readonly options: KafkaMessageBusOptions = {},
   ) {
     if (!config.kafka) throw new EvflexError('EVFLEX_CONFIG_INVALID', 'kafka is not configured');
+    if (config.kafka.fetchDecoder === 'evflex') installFetchDecoder();
     this.kafka = kafkaClient(config.kafka);
     this.names = kafkaTopicNames(config.topicsPrefix);
     this.coalesce = new Set(options.coalesceTopics ?? []);

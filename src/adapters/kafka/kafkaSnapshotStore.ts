@@ -4,6 +4,7 @@ import { type SiteState, stateSnapshotMessageSchema } from '../../../models/stat
 import type { EvflexConfig } from '../../config/configSchema';
 import { EvflexError } from '../../core/evflexError';
 import type { SnapshotStore } from '../../core/ports/snapshotStore';
+import { installFetchDecoder } from './installFetchDecoder';
 import { kafkaClient } from './kafkaClient';
 import { kafkaTopicNames } from './kafkaTopicNames';
 import { partitionForKey } from './partitionForKey';
@@ -31,6 +32,7 @@ export class KafkaSnapshotStore implements SnapshotStore {
     private readonly options: KafkaSnapshotStoreOptions = {},
   ) {
     if (!config.kafka) throw new EvflexError('EVFLEX_CONFIG_INVALID', 'kafka is not configured');
+    if (config.kafka.fetchDecoder === 'evflex') installFetchDecoder();
     this.kafka = kafkaClient({ ...config.kafka, clientId: `${config.kafka.clientId}-snapshots` });
     const names = kafkaTopicNames(config.topicsPrefix);
     this.snapshotTopic = names.physical('state.snapshots');

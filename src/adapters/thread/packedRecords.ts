@@ -27,6 +27,22 @@ export interface RawRecord {
   offset: string;
 }
 
+/**
+ * A record that says where its key and value lie in a buffer it shares with others (−1: null),
+ * e.g. `LeanRecord` over a whole fetch: packed from there, with no view made per record.
+ */
+export interface LocatedRecord extends RawRecord {
+  bytes: Uint8Array;
+  keyStart: number;
+  keyEnd: number;
+  valueStart: number;
+  valueEnd: number;
+}
+
+function isLocated(record: RawRecord): record is LocatedRecord {
+  return (record as Partial<LocatedRecord>).keyStart !== undefined;
+}
+
 export function packRecords(
   topic: InputTopic,
   partition: number,
@@ -34,6 +50,8 @@ export function packRecords(
   records: readonly RawRecord[],
 ): PackedRecords {
   const count = records.length;
+  if (count > 0 && isLocated(records[0] as RawRecord) && records.every(isLocated))
+    return packLocated(topic, partition, receivedMs, records as readonly LocatedRecord[]);
   let total = 0;
   for (let i = 0; i < count; i++) {
     const r = records[i] as RawRecord;
@@ -55,6 +73,41 @@ export function packRecords(
     if (r.value) {
       bytes.set(r.value, at);
       at += r.value.byteLength;
+    }
+    bounds[i * 3 + 2] = at;
+    offsets[i] = r.offset;
+  }
+  return { topic, partition, receivedMs, count, bytes, bounds, offsets };
+}
+
+function packLocated(
+  topic: InputTopic,
+  partition: number,
+  receivedMs: number,
+  records: readonly LocatedRecord[],
+): PackedRecords {
+  const count = records.length;
+  let total = 0;
+  for (let i = 0; i < count; i++) {
+    const r = records[i] as LocatedRecord;
+    total += Math.max(0, r.keyEnd - r.keyStart) + Math.max(0, r.valueEnd - r.valueStart);
+  }
+  const bytes = new Uint8Array(new ArrayBuffer(total));
+  const bounds = new Int32Array(count * 3);
+  const offsets: string[] = new Array(count);
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    const r = records[i] as LocatedRecord;
+    bounds[i * 3] = at;
+    const from = r.bytes;
+    if (r.keyStart >= 0) {
+      // Keys are short (a site id): a loop beats making a view to copy from.
+      for (let k = r.keyStart; k < r.keyEnd; k++) bytes[at++] = from[k] as number;
+      bounds[i * 3 + 1] = at;
+    } else bounds[i * 3 + 1] = -1;
+    if (r.valueStart >= 0) {
+      bytes.set(from.subarray(r.valueStart, r.valueEnd), at);
+      at += r.valueEnd - r.valueStart;
     }
     bounds[i * 3 + 2] = at;
     offsets[i] = r.offset;

@@ -65,6 +65,61 @@ describe('packed records (a partition batch handed to the engine thread)', () =>
     );
   });
 
+  it('packs records that point into one shared fetch buffer exactly like records with buffers of their own', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ key: fc.option(fc.string()), value: fc.option(fc.string()) }), {
+          maxLength: 30,
+        }),
+        (records) => {
+          // One buffer for all, as a fetch response: junk between the fields, like record headers.
+          const parts: Buffer[] = [];
+          let at = 0;
+          const put = (s: string | null): [number, number] => {
+            parts.push(utf8('~~'));
+            at += 2;
+            if (s === null) return [-1, -1];
+            const b = utf8(s);
+            parts.push(b);
+            at += b.length;
+            return [at - b.length, at];
+          };
+          const located = records.map((r, i) => {
+            const [keyStart, keyEnd] = put(r.key);
+            const [valueStart, valueEnd] = put(r.value);
+            return { keyStart, keyEnd, valueStart, valueEnd, offset: String(100 + i) };
+          });
+          const shared = Buffer.concat(parts);
+          const fromShared = packRecords(
+            'fleet.state',
+            1,
+            7,
+            located.map((l) => ({
+              ...l,
+              bytes: shared,
+              key: l.keyStart < 0 ? null : shared.subarray(l.keyStart, l.keyEnd),
+              value: l.valueStart < 0 ? null : shared.subarray(l.valueStart, l.valueEnd),
+            })),
+          );
+          const fromOwn = packRecords(
+            'fleet.state',
+            1,
+            7,
+            records.map((r, i) => ({
+              key: r.key === null ? null : utf8(r.key),
+              value: r.value === null ? null : utf8(r.value),
+              offset: String(100 + i),
+            })),
+          );
+          expect(fromShared.bytes.buffer.byteLength).toBe(fromShared.bytes.byteLength);
+          expect(unpackRecords(fromShared)).toEqual(unpackRecords(fromOwn));
+          expect([...fromShared.bounds]).toEqual([...fromOwn.bounds]);
+        },
+      ),
+      { numRuns: 200, seed: 5 },
+    );
+  });
+
   it('owns its buffers, so they can be transferred, and survives the copy a transfer makes', () => {
     fc.assert(
       fc.property(
