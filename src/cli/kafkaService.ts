@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { KafkaMessageBus } from '../adapters/kafka/kafkaMessageBus';
 import { KafkaSnapshotStore } from '../adapters/kafka/kafkaSnapshotStore';
 import { partitionForKey } from '../adapters/kafka/partitionForKey';
@@ -9,6 +10,7 @@ import { emptySiteState } from '../core/siteRuntime';
 import { systemClock } from '../core/systemClock';
 import { compose } from './compose';
 import { type EngineHost, localEngineHost } from './engineHost';
+import { shardedEngineHost } from './shardedEngineHost';
 import { startThreadEngineHost } from './threadEngineHost';
 
 /**
@@ -53,6 +55,26 @@ export interface KafkaService {
 }
 
 /**
+ * One engine thread's config: the configured sites of its shard only (each site has one
+ * writer), and a spill directory of its own for its telemetry sink.
+ */
+function shardConfig(
+  config: EvflexConfig,
+  shard: number,
+  shardOfSite: (siteId: string) => number,
+): EvflexConfig {
+  const clickhouse = config.clickhouse;
+  return {
+    ...config,
+    sites: config.sites.filter((site) => shardOfSite(site.siteId) === shard),
+    clickhouse: clickhouse && {
+      ...clickhouse,
+      spillDir: clickhouse.spillDir ? join(clickhouse.spillDir, `shard-${shard}`) : null,
+    },
+  };
+}
+
+/**
  * The engine as a long-lived Kafka service: one member of the consumer group.
  *
  * Recovery model: a site's snapshot on `state.snapshots` is always at least as new as the
@@ -81,9 +103,23 @@ export async function startKafkaService(
   let bus: KafkaMessageBus;
   let engine: EngineHost;
   const threaded = options.engineThread !== false && !options.clock;
+  const store = new KafkaSnapshotStore(config, {
+    onInvalid: (siteId, reason) => log(`evflex: skipping unreadable snapshot of ${siteId}: ${reason}`),
+  });
+  const partitionCount = await store.inputPartitionCount();
   if (threaded) {
     bus = new KafkaMessageBus(config, clock, kafkaOptions);
-    engine = await startThreadEngineHost(config, { bus, log, onFatal: fatal });
+    const threads = Math.max(1, Math.min(config.kafka.engineThreads, partitionCount));
+    if (threads === 1) engine = await startThreadEngineHost(config, { bus, log, onFatal: fatal });
+    else {
+      const shardOfSite = (siteId: string) => partitionForKey(siteId, partitionCount) % threads;
+      const shards = await Promise.all(
+        Array.from({ length: threads }, (_, shard) =>
+          startThreadEngineHost(shardConfig(config, shard, shardOfSite), { bus, log, onFatal: fatal }),
+        ),
+      );
+      engine = shardedEngineHost(shards, shardOfSite);
+    }
   } else {
     const composed = await compose(config, { clock, log, kafkaOptions });
     if (!(composed.bus instanceof KafkaMessageBus))
@@ -91,10 +127,6 @@ export async function startKafkaService(
     bus = composed.bus;
     engine = localEngineHost(composed.engine);
   }
-  const store = new KafkaSnapshotStore(config, {
-    onInvalid: (siteId, reason) => log(`evflex: skipping unreadable snapshot of ${siteId}: ${reason}`),
-  });
-  const partitionCount = await store.inputPartitionCount();
   const configTopologies = new Map(config.sites.map((t) => [t.siteId, t]));
   const owned = new Set<number>();
   const ownsSite = (siteId: string) => owned.has(partitionForKey(siteId, partitionCount));

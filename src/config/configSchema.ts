@@ -50,6 +50,14 @@ export const configSchema = z.object({
        * started with `evflex` (it replaces kafkajs 2.2.4's decoder; other versions keep theirs).
        */
       fetchDecoder: z.enum(['evflex', 'kafkajs']).default('evflex'),
+      /**
+       * Engine threads of the service (`evflex run`); thread `i` is the only writer for the sites
+       * of the partitions p with p mod n = i, as an instance is for its partitions. One thread
+       * parsed, checked, applied and planned every record in turn and was what held ingest back
+       * while the cores had time left; two split that work (infra/kafka/README.md, "Ingest").
+       * At most the input partition count is used.
+       */
+      engineThreads: z.number().int().positive().default(2),
     })
     .nullable()
     .default(null),
