@@ -285,9 +285,17 @@ interface ServiceUnderTest {
   traceOn(): Promise<void>;
   /** Stops noting and hands the times over, by variation messageId. */
   traceOff(): Promise<Map<string, VariationTimes>>;
+  /**
+   * Waits (inside the service's process, without polling it) until the engine has taken in
+   * `records` records and done what they caused; when `warmRecords` and all were in (epoch ms).
+   */
+  ingested(records: number, warmRecords: number): Promise<{ warmAtMs: number; endAtMs: number }>;
   /** Only inline: the service itself (snapshot size). */
   inline: KafkaService | null;
 }
+
+/** Epoch milliseconds, fractional: comparable across the benchmark's processes. */
+const epochMs = () => performance.timeOrigin + performance.now();
 
 /** Starts the service and resolves once it has its partitions and their snapshots. */
 async function startService(config: EvflexConfig): Promise<ServiceUnderTest> {
@@ -306,6 +314,16 @@ async function startService(config: EvflexConfig): Promise<ServiceUnderTest> {
       cpuUs: async () => processCpuUs(),
       minorFaults: async () => process.resourceUsage().minorPageFault,
       threads: async () => [],
+      ingested: async (records, warmRecords) => {
+        let warmAtMs = 0;
+        while (service.engine.stats().recordsIn < records) {
+          if (warmAtMs === 0 && service.engine.stats().recordsIn >= warmRecords) warmAtMs = epochMs();
+          await sleep(1);
+        }
+        if (warmAtMs === 0) warmAtMs = epochMs();
+        await service.engine.handleBatch([]);
+        return { warmAtMs, endAtMs: epochMs() };
+      },
       inline: service,
     };
   }
@@ -329,6 +347,7 @@ async function startService(config: EvflexConfig): Promise<ServiceUnderTest> {
     minorFaults?: number;
     trace?: [string, VariationTimes][];
     threads?: [string, number, number][];
+    ingested?: { warmAtMs: number; endAtMs: number };
     mainLoop?: { p99Ms: number; maxMs: number };
     error?: string;
   };
@@ -367,6 +386,11 @@ async function startService(config: EvflexConfig): Promise<ServiceUnderTest> {
     stats: () => call({ op: 'stats' }),
     flush: async () => {
       await call({ op: 'flush' });
+    },
+    ingested: async (records, warmRecords) => {
+      const answer = await reply({ op: 'ingested', records, warmRecords });
+      if (!answer.ok || !answer.ingested) throw new Error(answer.error ?? 'no ingest times');
+      return answer.ingested;
     },
     stop: async () => {
       const exited = new Promise((r) => child.once('exit', r));
@@ -642,24 +666,10 @@ async function engineIngestTrial(
   const profiler = await startProfile();
   const engineCpu0 = [await service.cpuUs(), pidCpuUs(brokerPid), await service.minorFaults()];
   const threads0 = process.env.EVFLEX_BENCH_TRACE ? await service.threads() : [];
-  const startMs = performance.now();
-  let warmMs = 0;
-  let warmRecords = 0;
-  await waitUntilAsync(
-    async () => {
-      const { recordsIn } = await service.stats();
-      if (warmMs === 0 && recordsIn >= expected * WARM_FRACTION) {
-        warmMs = performance.now();
-        warmRecords = recordsIn;
-      }
-      return recordsIn >= expected;
-    },
-    600_000,
-    'engine ingest',
-  );
-  await service.flush();
-  const endMs = performance.now();
-  const ms = endMs - startMs;
+  const startMs = epochMs();
+  const { warmAtMs, endAtMs } = await service.ingested(expected, Math.ceil(expected * WARM_FRACTION));
+  const warmRecords = Math.ceil(expected * WARM_FRACTION);
+  const ms = endAtMs - startMs;
   await profiler?.stop(`ingest-${expected}`);
   if (process.env.EVFLEX_BENCH_TRACE)
     for (const [name, onCpuMs, waitMs] of await service.threads()) {
@@ -672,7 +682,7 @@ async function engineIngestTrial(
   return {
     ms,
     msgsPerS: expected / (ms / 1000),
-    steadyMsgsPerS: (expected - warmRecords) / ((endMs - warmMs) / 1000),
+    steadyMsgsPerS: (expected - warmRecords) / ((endAtMs - warmAtMs) / 1000),
     cpuUs: (await service.cpuUs()) - (engineCpu0[0] as number),
     brokerCpuUs: pidCpuUs(brokerPid) - (engineCpu0[1] as number),
     minorFaults: (await service.minorFaults()) - (engineCpu0[2] as number),

@@ -5,17 +5,20 @@
  *
  *   parent → child: { op: 'start', config } | { op: 'stats' } | { op: 'flush' } | { op: 'stop' }
  *                   | { op: 'traceOn' } | { op: 'traceOff' } | { op: 'threads' }
+ *                   | { op: 'ingested', records, warmRecords }
  *   child → parent: { op, ok: true, stats?, cpuUs, minorFaults, trace?, threads?, mainLoop?, error? }
  *   answering each, in order (cpuUs: this process's CPU time so far, all threads, µs; minorFaults:
  *   its minor page faults; on traceOff, trace: [messageId, times] pairs, threads: [name, ms on a
  *   CPU, ms waiting for one] over the traced phase, mainLoop: the event-loop delay; on threads,
- *   threads: the same totals so far)
+ *   threads: the same totals so far; on ingested, once the engine has taken in `records` records
+ *   and done what they caused: ingested: { warmAtMs, endAtMs } (epoch ms, fractional), when
+ *   `warmRecords` and all of them were in)
  */
 
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { type KafkaService, startKafkaService } from '../../src/cli/kafkaService';
 import type { EvflexConfig } from '../../src/config/configSchema';
 import { traceVariations, type VariationTimes } from './variationTrace';
@@ -27,7 +30,8 @@ type Request =
   | { op: 'stop' }
   | { op: 'traceOn' }
   | { op: 'traceOff' }
-  | { op: 'threads' };
+  | { op: 'threads' }
+  | { op: 'ingested'; records: number; warmRecords: number };
 
 let service: KafkaService | null = null;
 let stopTrace: (() => Map<string, VariationTimes>) | null = null;
@@ -63,6 +67,28 @@ const status = () => ({
   cpuUs: cpuUs(),
   minorFaults: process.resourceUsage().minorPageFault,
 });
+
+/** Epoch milliseconds, fractional: comparable with the benchmark process's own clock. */
+const epochMs = () => performance.timeOrigin + performance.now();
+
+/**
+ * Waits here, not over IPC, until the engine has taken in `records` records, then until what
+ * they caused is done: the benchmark asking every few milliseconds took CPU from the service it
+ * measures (its Kafka thread answers IPC) and from the cores they share. The engine's counters
+ * are read locally each millisecond, which costs next to nothing.
+ */
+async function ingested({ records, warmRecords }: { records: number; warmRecords: number }) {
+  const engine = service?.engine;
+  if (!engine) throw new Error('not started');
+  let warmAtMs = 0;
+  while (engine.stats().recordsIn < records) {
+    if (warmAtMs === 0 && engine.stats().recordsIn >= warmRecords) warmAtMs = epochMs();
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  if (warmAtMs === 0) warmAtMs = epochMs();
+  await engine.handleBatch([]);
+  return { warmAtMs, endAtMs: epochMs() };
+}
 
 let queue: Promise<void> = Promise.resolve();
 process.on('message', (request: Request) => {
@@ -131,6 +157,9 @@ process.on('message', (request: Request) => {
               waitNs / 1e6,
             ]),
           });
+          return;
+        case 'ingested':
+          reply({ op: request.op, ok: true, ...status(), ingested: await ingested(request) });
           return;
         case 'stats':
           break;

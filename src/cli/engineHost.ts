@@ -42,10 +42,18 @@ export function localEngineHost(engine: Engine): EngineHost {
   const skipApplied = (records: InboundRecord[]): InboundRecord[] => {
     const sites = engine.sites();
     let kept: InboundRecord[] | null = null;
+    // A batch is one topic and partition as a rule: its key is built once, not per record.
+    let positionKey = '';
+    let keyTopic = '';
+    let keyPartition = -1;
     for (let i = 0; i < records.length; i++) {
       const r = records[i] as InboundRecord;
-      const next =
-        r.key === null ? undefined : sites.get(r.key)?.state.inputOffsets[`${r.topic}:${r.partition}`];
+      if (r.topic !== keyTopic || r.partition !== keyPartition) {
+        keyTopic = r.topic;
+        keyPartition = r.partition;
+        positionKey = `${r.topic}:${r.partition}`;
+      }
+      const next = r.key === null ? undefined : sites.get(r.key)?.state.inputOffsets[positionKey];
       const applied = next !== undefined && offsetBelow(r.offset, next);
       if (applied && kept === null) kept = records.slice(0, i);
       else if (!applied && kept !== null) kept.push(r);
@@ -57,7 +65,13 @@ export function localEngineHost(engine: Engine): EngineHost {
     const fresh = skipApplied(records);
     await engine.handleBatch(fresh, behindRecords);
     // Marked only once applied: a checkpoint must never clear a site whose batch is still queued.
-    for (const r of fresh) if (r.key !== null) dirty.add(r.key);
+    // Records come in runs of one site (keyed by site): each run is added once.
+    let last: string | null = null;
+    for (const r of fresh)
+      if (r.key !== null && r.key !== last) {
+        dirty.add(r.key);
+        last = r.key;
+      }
   };
 
   return {
