@@ -289,7 +289,10 @@ interface ServiceUnderTest {
    * Waits (inside the service's process, without polling it) until the engine has taken in
    * `records` records and done what they caused; when `warmRecords` and all were in (epoch ms).
    */
-  ingested(records: number, warmRecords: number): Promise<{ warmAtMs: number; endAtMs: number }>;
+  ingested(
+    records: number,
+    warmRecords: number,
+  ): Promise<{ warmAtMs: number; endAtMs: number; decisions: number }>;
   /** Only inline: the service itself (snapshot size). */
   inline: KafkaService | null;
 }
@@ -322,7 +325,7 @@ async function startService(config: EvflexConfig): Promise<ServiceUnderTest> {
         }
         if (warmAtMs === 0) warmAtMs = epochMs();
         await service.engine.handleBatch([]);
-        return { warmAtMs, endAtMs: epochMs() };
+        return { warmAtMs, endAtMs: epochMs(), decisions: service.engine.stats().decisions };
       },
       inline: service,
     };
@@ -347,7 +350,7 @@ async function startService(config: EvflexConfig): Promise<ServiceUnderTest> {
     minorFaults?: number;
     trace?: [string, VariationTimes][];
     threads?: [string, number, number][];
-    ingested?: { warmAtMs: number; endAtMs: number };
+    ingested?: { warmAtMs: number; endAtMs: number; decisions: number };
     mainLoop?: { p99Ms: number; maxMs: number };
     error?: string;
   };
@@ -639,6 +642,8 @@ interface IngestTrial extends IngestReading {
   ms: number;
   /** Minor page faults of the service's process meanwhile (fresh memory touched). */
   minorFaults: number;
+  /** Site decisions the engine made while it read (the backlog is read before it is planned on). */
+  decisions: number;
   bare: IngestReading;
 }
 
@@ -667,7 +672,10 @@ async function engineIngestTrial(
   const engineCpu0 = [await service.cpuUs(), pidCpuUs(brokerPid), await service.minorFaults()];
   const threads0 = process.env.EVFLEX_BENCH_TRACE ? await service.threads() : [];
   const startMs = epochMs();
-  const { warmAtMs, endAtMs } = await service.ingested(expected, Math.ceil(expected * WARM_FRACTION));
+  const { warmAtMs, endAtMs, decisions } = await service.ingested(
+    expected,
+    Math.ceil(expected * WARM_FRACTION),
+  );
   const warmRecords = Math.ceil(expected * WARM_FRACTION);
   const ms = endAtMs - startMs;
   await profiler?.stop(`ingest-${expected}`);
@@ -686,6 +694,7 @@ async function engineIngestTrial(
     cpuUs: (await service.cpuUs()) - (engineCpu0[0] as number),
     brokerCpuUs: pidCpuUs(brokerPid) - (engineCpu0[1] as number),
     minorFaults: (await service.minorFaults()) - (engineCpu0[2] as number),
+    decisions,
   };
 }
 
@@ -783,6 +792,8 @@ interface SizeResult {
   planCatchUpMs: number;
   /** Minor page faults of the service's process while it read the fleet state (fresh memory touched). */
   ingestMinorFaults: number;
+  /** Site decisions made during the ingest (median of the trials): planning that competed with reading. */
+  ingestDecisions: number;
   kafkaVersion: string;
 }
 
@@ -1041,6 +1052,7 @@ async function runSize(
     brokerCpuUsPerMsgBare: brokerPid === null ? null : perMsg(median(trials.map((t) => t.bare.brokerCpuUs))),
     planCatchUpMs: Math.round(planCatchUpMs),
     ingestMinorFaults: engine.minorFaults,
+    ingestDecisions: median(trials.map((t) => t.decisions)),
     kafkaVersion,
   };
 }

@@ -11,8 +11,8 @@
  *   its minor page faults; on traceOff, trace: [messageId, times] pairs, threads: [name, ms on a
  *   CPU, ms waiting for one] over the traced phase, mainLoop: the event-loop delay; on threads,
  *   threads: the same totals so far; on ingested, once the engine has taken in `records` records
- *   and done what they caused: ingested: { warmAtMs, endAtMs } (epoch ms, fractional), when
- *   `warmRecords` and all of them were in)
+ *   and done what they caused: ingested: { warmAtMs, endAtMs, decisions } (epoch ms, fractional),
+ *   when `warmRecords` and all of them were in; the engine's decisions by then)
  */
 
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -87,7 +87,7 @@ async function ingested({ records, warmRecords }: { records: number; warmRecords
   }
   if (warmAtMs === 0) warmAtMs = epochMs();
   await engine.handleBatch([]);
-  return { warmAtMs, endAtMs: epochMs() };
+  return { warmAtMs, endAtMs: epochMs(), decisions: engine.stats().decisions };
 }
 
 let queue: Promise<void> = Promise.resolve();

@@ -15,7 +15,11 @@ export interface PackedRecords {
   bytes: Uint8Array;
   /** Per record: key start, key end (−1: no key), value end; the value starts at the key end. */
   bounds: Int32Array;
-  offsets: string[];
+  /**
+   * Per record its offset: as numbers when every one is below 2^53 (all real ones; one array,
+   * transferred), else as decimal strings (each string would be cloned across, one by one).
+   */
+  offsets: Float64Array | string[];
   /** Records of the partition still unread when the batch was fetched, when the bus knows. */
   behindRecords?: number;
 }
@@ -59,7 +63,7 @@ export function packRecords(
   }
   const bytes = ownBytes(total);
   const bounds = new Int32Array(count * 3);
-  const offsets: string[] = new Array(count);
+  const offsets = offsetsFor(records);
   let at = 0;
   for (let i = 0; i < count; i++) {
     const r = records[i] as RawRecord;
@@ -74,7 +78,6 @@ export function packRecords(
       at += r.value.byteLength;
     }
     bounds[i * 3 + 2] = at;
-    offsets[i] = r.offset;
   }
   return { topic, partition, receivedMs, count, bytes, bounds, offsets };
 }
@@ -101,7 +104,7 @@ function packLocated(
   }
   const bytes = ownBytes(total);
   const bounds = new Int32Array(count * 3);
-  const offsets: string[] = new Array(count);
+  const offsets = offsetsFor(records);
   let at = 0;
   for (let i = 0; i < count; i++) {
     const r = records[i] as LocatedRecord;
@@ -117,18 +120,32 @@ function packLocated(
       at += r.valueEnd - r.valueStart;
     }
     bounds[i * 3 + 2] = at;
-    offsets[i] = r.offset;
   }
   return { topic, partition, receivedMs, count, bytes, bounds, offsets };
 }
 
+/** The records' offsets: numbers when all are exact as numbers (decimal strings shorter than 16 digits). */
+function offsetsFor(records: readonly RawRecord[]): Float64Array | string[] {
+  const count = records.length;
+  const numbers = new Float64Array(count);
+  for (let i = 0; i < count; i++) {
+    const offset = (records[i] as RawRecord).offset;
+    if (offset.length >= 16) return records.map((r) => r.offset);
+    numbers[i] = Number(offset);
+  }
+  return numbers;
+}
+
 /** The buffers to hand to postMessage's transfer list. */
 export function transferablesOf(packed: PackedRecords): ArrayBuffer[] {
-  return [packed.bytes.buffer as ArrayBuffer, packed.bounds.buffer as ArrayBuffer];
+  const buffers = [packed.bytes.buffer as ArrayBuffer, packed.bounds.buffer as ArrayBuffer];
+  if (packed.offsets instanceof Float64Array) buffers.push(packed.offsets.buffer as ArrayBuffer);
+  return buffers;
 }
 
 export function unpackRecords(packed: PackedRecords): InboundRecord[] {
   const { bytes, bounds, offsets, count } = packed;
+  const numeric = offsets instanceof Float64Array;
   const decoder = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out: InboundRecord[] = new Array(count);
   // Records are keyed by site, so runs of one key are the rule: its string is decoded once.
@@ -154,7 +171,7 @@ export function unpackRecords(packed: PackedRecords): InboundRecord[] {
       key,
       value: decoder.toString('utf8', valueStart, valueEnd),
       partition: packed.partition,
-      offset: offsets[i] as string,
+      offset: numeric ? String(offsets[i]) : (offsets[i] as string),
       receivedMs: packed.receivedMs,
     };
   }
