@@ -874,10 +874,15 @@ async function runSize(
   for (let i = 0; i < samples; i++) await echoSample(`echo-${i}`, baseline, oneHop);
 
   // The last trial: its engine goes on to the latency phase (bare consumer first when the
-  // trials before alternated so).
+  // trials before alternated so). Each reader starts on a settled broker, as in the trials
+  // before (the engine used to start right after the parse-only read, the broker still busy
+  // with it).
+  await settle(brokerPid);
   const bare = await bareIngestTrial(brokers, `${prefix}fleet.state`, fleet.length, brokerPid);
+  await settle(brokerPid);
   const parseOnlyIngestMsgsPerS = (await bareIngest(brokers, `${prefix}fleet.state`, fleet.length, true))
     .msgsPerS;
+  await settle(brokerPid);
   const service = await startService(config);
   const engine = await engineIngestTrial(service, fleet.length, brokerPid);
   trials.push({ ...engine, bare });
