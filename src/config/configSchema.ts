@@ -55,7 +55,8 @@ export const configSchema = z.object({
        * of the partitions p with p mod n = i, as an instance is for its partitions. One thread
        * parsed, checked, applied and planned every record in turn and was what held ingest back
        * while the cores had time left; two split that work (infra/kafka/README.md, "Ingest").
-       * At most the input partition count is used.
+       * At most the input partition count is used; on a single core, 1 (three busy threads on one
+       * core only add switching).
        */
       engineThreads: z.number().int().positive().default(2),
     })
