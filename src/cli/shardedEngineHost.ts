@@ -1,5 +1,5 @@
 import type { SiteState } from '../../models/stateSnapshot';
-import type { EngineStats } from '../core/engine';
+import { type EngineStats, emptyEngineStats } from '../core/engine';
 import type { InboundRecord } from '../core/ports/records';
 import type { EngineHost } from './engineHost';
 
@@ -81,17 +81,7 @@ export function shardedEngineHost(
 
 /** The shards' counters as one engine's: sums, and the largest solve time. */
 export function sumStats(all: readonly EngineStats[]): EngineStats {
-  const total: EngineStats = {
-    recordsIn: 0,
-    accepted: 0,
-    deadLetters: {},
-    decisions: 0,
-    fallbacks: 0,
-    setpointMessages: 0,
-    acks: 0,
-    maxSolveMs: 0,
-    deferredSites: 0,
-  };
+  const total = emptyEngineStats();
   for (const s of all) {
     total.recordsIn += s.recordsIn;
     total.accepted += s.accepted;

@@ -61,6 +61,21 @@ export interface EngineStats {
   deferredSites: number;
 }
 
+/** Counters of an engine that has done nothing yet. */
+export function emptyEngineStats(): EngineStats {
+  return {
+    recordsIn: 0,
+    accepted: 0,
+    deadLetters: {},
+    decisions: 0,
+    fallbacks: 0,
+    setpointMessages: 0,
+    acks: 0,
+    maxSolveMs: 0,
+    deferredSites: 0,
+  };
+}
+
 /** What one unit of work produced, for observers such as the demo and tests. */
 export interface EngineOutput {
   nowMs: number;
@@ -143,17 +158,7 @@ export function createEngine(deps: EngineDeps): Engine {
     );
     sites.set(topology.siteId, runtime);
   }
-  const stats: EngineStats = {
-    recordsIn: 0,
-    accepted: 0,
-    deadLetters: {},
-    decisions: 0,
-    fallbacks: 0,
-    setpointMessages: 0,
-    acks: 0,
-    maxSolveMs: 0,
-    deferredSites: 0,
-  };
+  const stats = emptyEngineStats();
   const decideCtx: DecideContext = {
     config,
     planner,

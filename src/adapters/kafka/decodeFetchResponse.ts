@@ -124,20 +124,14 @@ export interface FetchResponse {
   responses: { topicName: string | null; partitions: FetchPartition[] }[];
 }
 
-/**
- * Decodes record batches the fast path does not cover: `bytes` holds one partition's record
- * set from `start` to its end (the first batch at `start`); returns its records and how many
- * bytes it consumed (kafkajs's own decoder behind it).
- */
-export type RecordSetFallback = (bytes: Buffer) => Promise<unknown[]>;
-/** Decodes one compressed record batch starting at `bytes`' first byte (kafkajs's decoder behind it). */
-export type RecordBatchFallback = (bytes: Buffer) => Promise<unknown[]>;
+/** Decodes bytes the fast path leaves alone into kafkajs's records (kafkajs's decoders behind it). */
+export type RecordsFallback = (bytes: Buffer) => Promise<unknown[]>;
 
 export interface FetchDecodeFallbacks {
-  /** A whole record set in a legacy message format (magic 0 or 1). */
-  legacyRecordSet: RecordSetFallback;
-  /** One compressed record batch. */
-  compressedBatch: RecordBatchFallback;
+  /** A partition's whole record set in a legacy message format (magic 0 or 1). */
+  legacyRecordSet: RecordsFallback;
+  /** One compressed record batch, from its first byte to its last. */
+  compressedBatch: RecordsFallback;
 }
 
 /** A cursor over a Buffer: the response's fields in order. */

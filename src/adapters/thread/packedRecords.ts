@@ -54,74 +54,46 @@ export function packRecords(
   records: readonly RawRecord[],
 ): PackedRecords {
   const count = records.length;
-  if (count > 0 && isLocated(records[0] as RawRecord) && records.every(isLocated))
-    return packLocated(topic, partition, receivedMs, records as readonly LocatedRecord[]);
   let total = 0;
   for (let i = 0; i < count; i++) {
     const r = records[i] as RawRecord;
-    total += (r.key?.byteLength ?? 0) + (r.value?.byteLength ?? 0);
+    total += isLocated(r)
+      ? Math.max(0, r.keyEnd - r.keyStart) + Math.max(0, r.valueEnd - r.valueStart)
+      : (r.key?.byteLength ?? 0) + (r.value?.byteLength ?? 0);
   }
-  const bytes = ownBytes(total);
+  // Its own ArrayBuffer (not a pooled slice), so it can be transferred; not zeroed first, since
+  // every byte is written below (a fetch's worth is ~10 MiB to clear for nothing).
+  const bytes: Uint8Array = Buffer.allocUnsafeSlow(total);
   const bounds = new Int32Array(count * 3);
-  const offsets = offsetsFor(records);
   let at = 0;
   for (let i = 0; i < count; i++) {
     const r = records[i] as RawRecord;
     bounds[i * 3] = at;
-    if (r.key) {
-      bytes.set(r.key, at);
-      at += r.key.byteLength;
-      bounds[i * 3 + 1] = at;
-    } else bounds[i * 3 + 1] = -1;
-    if (r.value) {
-      bytes.set(r.value, at);
-      at += r.value.byteLength;
+    if (isLocated(r)) {
+      const from = r.bytes;
+      if (r.keyStart >= 0) {
+        // Keys are short (a site id): a loop beats making a view to copy from.
+        for (let k = r.keyStart; k < r.keyEnd; k++) bytes[at++] = from[k] as number;
+        bounds[i * 3 + 1] = at;
+      } else bounds[i * 3 + 1] = -1;
+      if (r.valueStart >= 0) {
+        bytes.set(from.subarray(r.valueStart, r.valueEnd), at);
+        at += r.valueEnd - r.valueStart;
+      }
+    } else {
+      if (r.key) {
+        bytes.set(r.key, at);
+        at += r.key.byteLength;
+        bounds[i * 3 + 1] = at;
+      } else bounds[i * 3 + 1] = -1;
+      if (r.value) {
+        bytes.set(r.value, at);
+        at += r.value.byteLength;
+      }
     }
     bounds[i * 3 + 2] = at;
   }
-  return { topic, partition, receivedMs, count, bytes, bounds, offsets };
-}
-
-/**
- * Bytes over an ArrayBuffer of their own (not a pooled slice), so they can be transferred; not
- * zeroed first, since packing writes every byte (a fetch's worth is ~10 MiB to clear for nothing).
- */
-function ownBytes(length: number): Uint8Array {
-  return Buffer.allocUnsafeSlow(length);
-}
-
-function packLocated(
-  topic: InputTopic,
-  partition: number,
-  receivedMs: number,
-  records: readonly LocatedRecord[],
-): PackedRecords {
-  const count = records.length;
-  let total = 0;
-  for (let i = 0; i < count; i++) {
-    const r = records[i] as LocatedRecord;
-    total += Math.max(0, r.keyEnd - r.keyStart) + Math.max(0, r.valueEnd - r.valueStart);
-  }
-  const bytes = ownBytes(total);
-  const bounds = new Int32Array(count * 3);
-  const offsets = offsetsFor(records);
-  let at = 0;
-  for (let i = 0; i < count; i++) {
-    const r = records[i] as LocatedRecord;
-    bounds[i * 3] = at;
-    const from = r.bytes;
-    if (r.keyStart >= 0) {
-      // Keys are short (a site id): a loop beats making a view to copy from.
-      for (let k = r.keyStart; k < r.keyEnd; k++) bytes[at++] = from[k] as number;
-      bounds[i * 3 + 1] = at;
-    } else bounds[i * 3 + 1] = -1;
-    if (r.valueStart >= 0) {
-      bytes.set(from.subarray(r.valueStart, r.valueEnd), at);
-      at += r.valueEnd - r.valueStart;
-    }
-    bounds[i * 3 + 2] = at;
-  }
-  return { topic, partition, receivedMs, count, bytes, bounds, offsets };
+  return { topic, partition, receivedMs, count, bytes, bounds, offsets: offsetsFor(records) };
 }
 
 /** The records' offsets: numbers when all are exact as numbers (decimal strings shorter than 16 digits). */

@@ -151,6 +151,16 @@ const aRecord = (value: string, key: string | null = 'site-1'): RecordSpec => ({
   timestampDelta: 0,
 });
 
+/** A plain record batch (uncompressed, not transactional) unless `more` says otherwise. */
+const aBatch = (firstOffset: string, records: RecordSpec[], more: Partial<BatchSpec> = {}): BatchSpec => ({
+  firstOffset,
+  firstTimestamp: 1_765_000_000_000,
+  compressed: false,
+  transactional: false,
+  records,
+  ...more,
+});
+
 describe('decodeFetchResponse (evflexâ€™s Fetch v11 decoder in place of kafkajsâ€™s)', () => {
   it('reads a fleet-state fetch exactly as kafkajs does: offsets, keys, values, timestamps, batch context', async () => {
     const raw = await fetchResponse('evflex.fleet.state', [
@@ -158,23 +168,15 @@ describe('decodeFetchResponse (evflexâ€™s Fetch v11 decoder in place of kafkajsâ
         partition: 3,
         highWatermark: '1250',
         batches: [
-          {
-            firstOffset: '1000',
-            firstTimestamp: 1_765_000_000_000,
-            compressed: false,
-            transactional: false,
-            records: [aRecord('{"kind":"evseState"}'), aRecord('{"kind":"topology"}', null)],
-          },
-          {
-            firstOffset: '1002',
-            firstTimestamp: 1_765_000_000_500,
-            compressed: false,
-            transactional: false,
-            records: [
+          aBatch('1000', [aRecord('{"kind":"evseState"}'), aRecord('{"kind":"topology"}', null)]),
+          aBatch(
+            '1002',
+            [
               { key: 'site-Ã¼', value: null, headers: { trace: 'a', hop: ['x', 'y'] }, timestampDelta: 17 },
               { key: '', value: '', headers: {}, timestampDelta: -3 },
             ],
-          },
+            { firstTimestamp: 1_765_000_000_500 },
+          ),
         ],
       },
       { partition: 4, highWatermark: '0', batches: [] },
@@ -187,13 +189,7 @@ describe('decodeFetchResponse (evflexâ€™s Fetch v11 decoder in place of kafkajsâ
   });
 
   it('drops a last batch the broker cut short, as kafkajs does (it comes again whole)', async () => {
-    const batch = (firstOffset: string): BatchSpec => ({
-      firstOffset,
-      firstTimestamp: 1_765_000_000_000,
-      compressed: false,
-      transactional: false,
-      records: [aRecord('{"a":1}'), aRecord('{"b":2}')],
-    });
+    const batch = (firstOffset: string) => aBatch(firstOffset, [aRecord('{"a":1}'), aRecord('{"b":2}')]);
     const raw = await fetchResponse('t', [
       { partition: 0, highWatermark: '9', batches: [batch('0'), batch('2')], cutLastBytes: 5 },
     ]);
@@ -208,27 +204,9 @@ describe('decodeFetchResponse (evflexâ€™s Fetch v11 decoder in place of kafkajsâ
         partition: 1,
         highWatermark: '7',
         batches: [
-          {
-            firstOffset: '0',
-            firstTimestamp: 1,
-            compressed: false,
-            transactional: false,
-            records: [aRecord('plain-0')],
-          },
-          {
-            firstOffset: '1',
-            firstTimestamp: 2,
-            compressed: true,
-            transactional: false,
-            records: [aRecord('gz-1'), aRecord('gz-2')],
-          },
-          {
-            firstOffset: '3',
-            firstTimestamp: 3,
-            compressed: false,
-            transactional: true,
-            records: [aRecord('plain-3')],
-          },
+          aBatch('0', [aRecord('plain-0')], { firstTimestamp: 1 }),
+          aBatch('1', [aRecord('gz-1'), aRecord('gz-2')], { firstTimestamp: 2, compressed: true }),
+          aBatch('3', [aRecord('plain-3')], { firstTimestamp: 3, transactional: true }),
         ],
       },
     ]);
@@ -248,13 +226,7 @@ describe('decodeFetchResponse (evflexâ€™s Fetch v11 decoder in place of kafkajsâ
         partition: 0,
         highWatermark: '9007199254740999',
         batches: [
-          {
-            firstOffset: '9007199254740991',
-            firstTimestamp: 1,
-            compressed: false,
-            transactional: false,
-            records: [aRecord('a'), aRecord('b'), aRecord('c')],
-          },
+          aBatch('9007199254740991', [aRecord('a'), aRecord('b'), aRecord('c')], { firstTimestamp: 1 }),
         ],
       },
     ]);
