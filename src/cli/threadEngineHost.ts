@@ -24,7 +24,7 @@ type CallWithoutId = Call extends infer C ? (C extends { id: number } ? Omit<C, 
  * what the engine asks it to. Planning and validation never hold up the consumer's fetches and
  * heartbeats, or the producer's acks, and on two cores the two halves run side by side.
  */
-const ENGINE_YOUNG_GENERATION_MB = 192;
+const ENGINE_YOUNG_GENERATION_MB = 96;
 
 export async function startThreadEngineHost(
   config: EvflexConfig,
