@@ -2,6 +2,7 @@ import type { SiteState } from '../../models/stateSnapshot';
 import type { PackedRecords } from '../adapters/thread/packedRecords';
 import { unpackRecords } from '../adapters/thread/packedRecords';
 import type { Engine, EngineStats } from '../core/engine';
+import { offsetBefore } from '../core/offsetBefore';
 import type { InboundRecord, OutboundRecord } from '../core/ports/records';
 
 /**
@@ -29,12 +30,6 @@ export interface EngineHost {
   stop(): Promise<void>;
 }
 
-/** Offsets are decimal strings; below 2^53 they compare as numbers, beyond as BigInts. */
-function offsetBelow(offset: string, next: string): boolean {
-  if (offset.length < 16 && next.length < 16) return Number(offset) < Number(next);
-  return BigInt(offset) < BigInt(next);
-}
-
 export function localEngineHost(engine: Engine): EngineHost {
   const dirty = new Set<string>();
 
@@ -54,7 +49,7 @@ export function localEngineHost(engine: Engine): EngineHost {
         positionKey = `${r.topic}:${r.partition}`;
       }
       const next = r.key === null ? undefined : sites.get(r.key)?.state.inputOffsets[positionKey];
-      const applied = next !== undefined && offsetBelow(r.offset, next);
+      const applied = next !== undefined && offsetBefore(r.offset, next);
       if (applied && kept === null) kept = records.slice(0, i);
       else if (!applied && kept !== null) kept.push(r);
     }

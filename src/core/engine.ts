@@ -8,6 +8,7 @@ import { deadLetterRecord } from './deadLetterRecord';
 import { type DecideContext, decideSite, type SiteDecision } from './decideSite';
 import { droopResponse } from './droopResponse';
 import { fastSchemaCheck } from './fastSchemaCheck';
+import { offsetBefore } from './offsetBefore';
 import type { Clock } from './ports/clock';
 import type { MessageBus } from './ports/messageBus';
 import type { InboundRecord, OutboundRecord } from './ports/records';
@@ -191,6 +192,19 @@ export function createEngine(deps: EngineDeps): Engine {
     return keys[partition];
   };
 
+  /**
+   * The site's state reflects its input up to this record: its position moves past it, and only
+   * forwards. Held input is applied when the topology comes, after records further on (the
+   * topology's among them): going back to a held record's position would make a restart replay,
+   * and refuse as duplicates, records the state already holds.
+   */
+  const advanceInputOffset = (runtime: SiteRuntime, record: InboundRecord) => {
+    const key = offsetKey(record.topic, record.partition);
+    const next = nextOffset(record.offset);
+    const current = runtime.state.inputOffsets[key];
+    if (current === undefined || offsetBefore(current, next)) runtime.state.inputOffsets[key] = next;
+  };
+
   /** Route by site and fold into its state; refusals (dead letters, rejected acks) go to `out`. */
   const routeAndApply = (v: Validated, nowMs: number, out: OutboundRecord[], replay = false): void => {
     if (!replay) stats.recordsIn++;
@@ -215,7 +229,7 @@ export function createEngine(deps: EngineDeps): Engine {
       config.ingress.dedupeWindow,
       nowMs - config.ingress.maxMessageAgeS * 1000,
     );
-    runtime.state.inputOffsets[offsetKey(v.record.topic, v.record.partition)] = nextOffset(v.record.offset);
+    advanceInputOffset(runtime, v.record);
     recordInput(v, nowMs);
     const result = applyMessage(runtime, message, v.record.topic);
     if (result.ok) {
@@ -263,7 +277,7 @@ export function createEngine(deps: EngineDeps): Engine {
     }
     held.push({ ...v.record });
     heldTotal++;
-    runtime.state.inputOffsets[offsetKey(v.record.topic, v.record.partition)] = nextOffset(v.record.offset);
+    advanceInputOffset(runtime, v.record);
   };
 
   const applyHeld = (runtime: SiteRuntime, nowMs: number, out: OutboundRecord[]) => {

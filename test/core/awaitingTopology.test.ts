@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { StateSnapshotMessage } from '../../models/stateSnapshot';
+import { localEngineHost } from '../../src/cli/engineHost';
 import { anEv, anEvArrival, aPowerVariation, aSite, aTopologyMessage, T0 } from '../support/builders';
 import { anEngine } from '../support/engineHarness';
 
@@ -31,6 +32,33 @@ describe('input that arrives before its site topology', () => {
     expect(set.flatMap((m) => m.evses).filter((e) => e.limitKw > 0)).toHaveLength(2);
     expect(h.acks()).toMatchObject([{ requestMessageId: variation.messageId, status: 'accepted' }]);
     expect(h.engine.stats()).toMatchObject({ recordsIn: 4, accepted: 4 });
+  });
+
+  it('leaves the site’s input position after the topology once held input is applied, so a replay skips it all', async () => {
+    const h = await anEngine();
+    const records = [
+      anEvArrival('site-h', 'z1-s1-e1', anEv(), T0),
+      anEvArrival('site-h', 'z1-s2-e1', anEv(), T0),
+      aTopologyMessage(site, T0),
+    ].map((m, offset) => ({
+      topic: 'fleet.state' as const,
+      key: 'site-h',
+      value: JSON.stringify(m),
+      partition: 0,
+      offset: String(offset),
+      receivedMs: T0,
+    }));
+    await h.engine.handleBatch(records);
+    // Offsets 0 and 1 were held, 2 is the topology: everything up to 2 is in the state now.
+    expect(h.engine.sites().get('site-h')?.state.inputOffsets).toEqual({ 'fleet.state:0': '3' });
+
+    // A restart replays from the last commit: what the snapshot reflects is skipped, not refused.
+    const [snapshot] = h.engine.release(['site-h']);
+    const next = await anEngine();
+    next.engine.restore([(JSON.parse(snapshot!.value) as StateSnapshotMessage).state]);
+    await localEngineHost(next.engine).handleBatch(records);
+    expect(next.deadLetters()).toEqual([]);
+    expect(next.engine.stats().recordsIn).toBe(0);
   });
 
   it('is dead-lettered as an unknown site when no topology comes within awaitTopologyS, and the site is forgotten', async () => {
