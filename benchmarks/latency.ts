@@ -58,6 +58,7 @@ import { type KafkaService, startKafkaService } from '../src/cli/kafkaService';
 import type { EvflexConfig } from '../src/config/configSchema';
 import { parseConfig } from '../src/config/loadConfig';
 import type { EngineStats } from '../src/core/engine';
+import { awaitIngested, epochMs, type IngestTimes } from './support/awaitIngested';
 import type { BareIngestResult } from './support/bareConsumerProcess';
 import { WARM_FRACTION } from './support/bareConsumerProcess';
 import { traceVariations, type VariationTimes } from './support/variationTrace';
@@ -289,16 +290,10 @@ interface ServiceUnderTest {
    * Waits (inside the service's process, without polling it) until the engine has taken in
    * `records` records and done what they caused; when `warmRecords` and all were in (epoch ms).
    */
-  ingested(
-    records: number,
-    warmRecords: number,
-  ): Promise<{ warmAtMs: number; endAtMs: number; decisions: number }>;
+  ingested(records: number, warmRecords: number): Promise<IngestTimes>;
   /** Only inline: the service itself (snapshot size). */
   inline: KafkaService | null;
 }
-
-/** Epoch milliseconds, fractional: comparable across the benchmark's processes. */
-const epochMs = () => performance.timeOrigin + performance.now();
 
 /** Starts the service and resolves once it has its partitions and their snapshots. */
 async function startService(config: EvflexConfig): Promise<ServiceUnderTest> {
@@ -317,16 +312,7 @@ async function startService(config: EvflexConfig): Promise<ServiceUnderTest> {
       cpuUs: async () => processCpuUs(),
       minorFaults: async () => process.resourceUsage().minorPageFault,
       threads: async () => [],
-      ingested: async (records, warmRecords) => {
-        let warmAtMs = 0;
-        while (service.engine.stats().recordsIn < records) {
-          if (warmAtMs === 0 && service.engine.stats().recordsIn >= warmRecords) warmAtMs = epochMs();
-          await sleep(1);
-        }
-        if (warmAtMs === 0) warmAtMs = epochMs();
-        await service.engine.handleBatch([]);
-        return { warmAtMs, endAtMs: epochMs(), decisions: service.engine.stats().decisions };
-      },
+      ingested: (records, warmRecords) => awaitIngested(service.engine, records, warmRecords),
       inline: service,
     };
   }
@@ -350,7 +336,7 @@ async function startService(config: EvflexConfig): Promise<ServiceUnderTest> {
     minorFaults?: number;
     trace?: [string, VariationTimes][];
     threads?: [string, number, number][];
-    ingested?: { warmAtMs: number; endAtMs: number; decisions: number };
+    ingested?: IngestTimes;
     mainLoop?: { p99Ms: number; maxMs: number };
     error?: string;
   };

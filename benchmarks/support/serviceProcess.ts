@@ -18,9 +18,10 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { type KafkaService, startKafkaService } from '../../src/cli/kafkaService';
 import type { EvflexConfig } from '../../src/config/configSchema';
+import { awaitIngested } from './awaitIngested';
 import { traceVariations, type VariationTimes } from './variationTrace';
 
 type Request =
@@ -67,28 +68,6 @@ const status = () => ({
   cpuUs: cpuUs(),
   minorFaults: process.resourceUsage().minorPageFault,
 });
-
-/** Epoch milliseconds, fractional: comparable with the benchmark process's own clock. */
-const epochMs = () => performance.timeOrigin + performance.now();
-
-/**
- * Waits here, not over IPC, until the engine has taken in `records` records, then until what
- * they caused is done: the benchmark asking every few milliseconds took CPU from the service it
- * measures (its Kafka thread answers IPC) and from the cores they share. The engine's counters
- * are read locally each millisecond, which costs next to nothing.
- */
-async function ingested({ records, warmRecords }: { records: number; warmRecords: number }) {
-  const engine = service?.engine;
-  if (!engine) throw new Error('not started');
-  let warmAtMs = 0;
-  while (engine.stats().recordsIn < records) {
-    if (warmAtMs === 0 && engine.stats().recordsIn >= warmRecords) warmAtMs = epochMs();
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-  if (warmAtMs === 0) warmAtMs = epochMs();
-  await engine.handleBatch([]);
-  return { warmAtMs, endAtMs: epochMs(), decisions: engine.stats().decisions };
-}
 
 let queue: Promise<void> = Promise.resolve();
 process.on('message', (request: Request) => {
@@ -159,7 +138,13 @@ process.on('message', (request: Request) => {
           });
           return;
         case 'ingested':
-          reply({ op: request.op, ok: true, ...status(), ingested: await ingested(request) });
+          if (!service) throw new Error('not started');
+          reply({
+            op: request.op,
+            ok: true,
+            ...status(),
+            ingested: await awaitIngested(service.engine, request.records, request.warmRecords),
+          });
           return;
         case 'stats':
           break;

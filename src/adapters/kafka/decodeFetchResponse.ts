@@ -139,12 +139,6 @@ class Reader {
   at = 0;
   constructor(readonly bytes: Buffer) {}
 
-  int8(): number {
-    const v = this.bytes.readInt8(this.at);
-    this.at += 1;
-    return v;
-  }
-
   int16(): number {
     const v = this.bytes.readInt16BE(this.at);
     this.at += 2;
