@@ -594,6 +594,9 @@ export function createEngine(deps: EngineDeps): Engine {
       work$.next({ kind, records, behindRecords, nowMs: clock.nowMs(), resolve, reject }),
     );
 
+  /** Versions last sent per EVSE of sites this engine released, for when one comes back (see restore). */
+  const releasedVersions = new Map<string, Record<string, number>>();
+
   function snapshotRecords(siteIds?: Iterable<string>): OutboundRecord[] {
     const ids = siteIds ? [...siteIds] : [...sites.keys()];
     const out: OutboundRecord[] = [];
@@ -634,11 +637,14 @@ export function createEngine(deps: EngineDeps): Engine {
         const runtime = siteRuntimeFromState(structuredClone(state));
         const existing = sites.get(state.siteId);
         heldTotal += runtime.state.awaitingTopology.length - (existing?.state.awaitingTopology.length ?? 0);
-        if (existing) {
-          // Never let versions go backwards when a snapshot is older than what we emitted.
-          for (const [evseId, v] of Object.entries(existing.state.versions))
+        // Never let versions go backwards when a snapshot is older than what we emitted: for a
+        // site held now, or one released earlier (a partition lost without a snapshot and handed
+        // back loads the last checkpoint, older than the versions sent since).
+        const emitted = existing?.state.versions ?? releasedVersions.get(state.siteId);
+        releasedVersions.delete(state.siteId);
+        if (emitted)
+          for (const [evseId, v] of Object.entries(emitted))
             runtime.state.versions[evseId] = Math.max(v, runtime.state.versions[evseId] ?? 0);
-        }
         runtime.triggers.add('restore');
         sites.set(state.siteId, runtime);
       }
@@ -650,7 +656,10 @@ export function createEngine(deps: EngineDeps): Engine {
       const ids = [...siteIds];
       const records = snapshotRecords(ids);
       for (const id of ids) {
-        heldTotal -= sites.get(id)?.state.awaitingTopology.length ?? 0;
+        const runtime = sites.get(id);
+        if (!runtime) continue;
+        heldTotal -= runtime.state.awaitingTopology.length;
+        releasedVersions.set(id, runtime.state.versions);
         sites.delete(id);
       }
       return records;

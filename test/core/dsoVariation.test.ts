@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { StateSnapshotMessage } from '../../models/stateSnapshot';
 import { anEv, anEvArrival, aPowerVariation, aSite, aTopologyMessage, T0 } from '../support/builders';
 import { anEngine } from '../support/engineHarness';
 import { setpointViolations } from '../support/setpointViolations';
@@ -80,6 +81,29 @@ describe('DSO power variation (IEC 63110-1 8.2.7)', () => {
       }
     }
     expect(versions.size).toBe(8);
+  });
+
+  it('keeps versions going up when a released site comes back with an older snapshot', async () => {
+    const h = await anEngine();
+    h.send('fleet.state', aTopologyMessage(site, T0));
+    h.send('fleet.state', anEvArrival('site-d', 'z1-s1-e1', anEv(), T0));
+    await h.deliver();
+    const [checkpoint] = h.engine.snapshotRecords(['site-d']);
+    // Several decisions within one millisecond: versions run ahead of the clock.
+    for (let i = 0; i < 5; i++) {
+      h.send('dso.power-variation', aPowerVariation('site-d', { importLimitKw: 20 + i }, T0));
+      await h.deliver();
+    }
+    const sent = Math.max(...h.latestSet('site-d').flatMap((m) => m.evses.map((e) => e.version)));
+    expect(sent).toBeGreaterThan(T0);
+    // The partition is lost (no snapshot published) and handed back: the last checkpoint loads.
+    h.engine.release(['site-d']);
+    h.engine.restore([(JSON.parse(checkpoint!.value) as StateSnapshotMessage).state]);
+    // A millisecond later: the clock is still behind the versions sent.
+    h.clock.advanceTo(T0 + 1);
+    h.send('dso.power-variation', aPowerVariation('site-d', { importLimitKw: 30 }, T0 + 1));
+    await h.deliver();
+    for (const sp of h.latestSet('site-d').flatMap((m) => m.evses)) expect(sp.version).toBeGreaterThan(sent);
   });
 });
 
